@@ -1,0 +1,1 @@
+"""Subcommands of the ``wsapi-client`` command; see :mod:`wsapi_client.cli`."""

@@ -1,0 +1,95 @@
+"""The exception hierarchy: every error the SDK raises derives from :class:`WsApiError`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "AuthError",
+    "ClientClosedError",
+    "ConnectError",
+    "MessageExpiredError",
+    "MessageTooLargeError",
+    "QueueFullError",
+    "SpecError",
+    "ValidationError",
+    "WsApiError",
+]
+
+
+class WsApiError(Exception):
+    """Base class of every error raised by wsapi-client."""
+
+
+class SpecError(WsApiError):
+    """The API model is malformed; ``pointer`` is the JSON pointer of the problem."""
+
+    def __init__(self, message: str, pointer: str = "", source: Optional[str] = None) -> None:
+        self.pointer = pointer
+        self.source = source
+        where = f" at {pointer}" if pointer else ""
+        origin = f" in {source}" if source else ""
+        super().__init__(f"{message}{where}{origin}")
+        self.message = message
+
+
+class ValidationError(WsApiError, ValueError):
+    """A payload does not fit the model; ``path`` names the field (``legs[2].symbol``)."""
+
+    def __init__(self, message: str, path: str = "", route: Optional[str] = None) -> None:
+        self.path = path
+        self.route = route
+        self.message = message
+        parts = []
+        if route:
+            parts.append(f"{route}: ")
+        if path:
+            parts.append(f"{path}: ")
+        parts.append(message)
+        super().__init__("".join(parts))
+
+
+class ConnectError(WsApiError):
+    """A connection could not be established; ``status`` is the HTTP status when there was one.
+
+    ``url`` is the connection URL with any signature or credential query parameters redacted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: Optional[str] = None,
+        status: Optional[int] = None,
+        cause: Optional[BaseException] = None,
+    ) -> None:
+        self.url = url
+        self.status = status
+        self.cause = cause
+        self.message = message
+        super().__init__(message)
+
+
+class AuthError(ConnectError):
+    """The handshake was refused as unauthorised (HTTP 401 or 403), or signing failed."""
+
+
+class ClientClosedError(WsApiError):
+    """The client was closed or disconnected before the operation could complete."""
+
+
+class MessageTooLargeError(WsApiError, ValueError):
+    """A message exceeds the configured maximum size; nothing was written."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"message of {size} bytes exceeds the limit of {limit} bytes")
+
+
+class QueueFullError(WsApiError):
+    """The outbound queue is at its limit and the overflow policy refused the message."""
+
+
+class MessageExpiredError(WsApiError):
+    """A queued message outlived the queue's ``ttl`` before it could be written."""

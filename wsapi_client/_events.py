@@ -1,0 +1,66 @@
+"""Values handed to user callbacks: connection states, error events and statistics."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal, Optional
+
+import attrs
+
+__all__ = ["ClientStats", "ConnectionState", "ErrorEvent", "ErrorKind"]
+
+ErrorKind = Literal[
+    "gateway", "parse", "unexpected", "listener", "decode", "connection", "auth"
+]
+
+
+class ConnectionState(str, enum.Enum):
+    """The life cycle of a client; see ``WebSocketClient.on_state_change``."""
+
+    CONNECTING = "CONNECTING"
+    CONNECTED = "CONNECTED"
+    RECONNECTING = "RECONNECTING"
+    CLOSING = "CLOSING"
+    CLOSED = "CLOSED"
+    FAILED = "FAILED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(kw_only=True)
+class ErrorEvent:
+    """What an error listener receives.
+
+    ``kind`` says where it came from: ``gateway`` (an API Gateway error frame such as
+    ``Forbidden``), ``parse`` (not JSON or not an object), ``unexpected`` (JSON without a route),
+    ``listener`` (a callback raised), ``decode`` (a payload did not fit the model),
+    ``connection`` (a connection was lost or could not be made), ``auth`` (signing or the
+    auth hook failed, or the handshake was refused as unauthorised).
+    """
+
+    message: str
+    kind: ErrorKind
+    connection_id: Optional[str] = None
+    request_id: Optional[str] = None
+    raw: Optional[str] = None
+    route: Optional[str] = None
+    exception: Optional[BaseException] = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class ClientStats:
+    """A snapshot of a client's counters, taken by ``WebSocketClient.stats``."""
+
+    messages_in: int = 0
+    messages_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    ignored_frames: int = 0
+    queued: int = 0
+    queued_bytes: int = 0
+    reconnects: int = 0
+    last_close_code: Optional[int] = None
+    last_close_reason: Optional[str] = None
+    connection_age: Optional[float] = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
