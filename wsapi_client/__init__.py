@@ -1,52 +1,77 @@
 """wsapi-client: a synchronous, threaded, typed client for WebSocket APIs modelled with ``x-async``.
 
 The public API is what this module exports; everything in underscored modules is private.
+Names are imported on first use (PEP 562), so ``import wsapi_client.spec`` or the command line's
+``--help`` do not pay for the runtime's imports.
 """
 
-from wsapi_client._auth import AuthProvider, CustomAuth, IamAuth, NoAuth
-from wsapi_client._client import Expectation, WebSocketClient
-from wsapi_client._errors import (
-    AuthError,
-    ClientClosedError,
-    ConnectError,
-    MessageExpiredError,
-    MessageTooLargeError,
-    QueueFullError,
-    SpecError,
-    ValidationError,
-    WsApiError,
-)
-from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent
-from wsapi_client._policies import Keepalive, QueuePolicy, ReconnectPolicy
-from wsapi_client.spec import ApiSpec, Direction, Operation, load_spec
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ApiSpec",
-    "AuthError",
-    "AuthProvider",
-    "ClientClosedError",
-    "ClientStats",
-    "ConnectError",
-    "ConnectionState",
-    "CustomAuth",
-    "Direction",
-    "ErrorEvent",
-    "Expectation",
-    "IamAuth",
-    "Keepalive",
-    "MessageExpiredError",
-    "MessageTooLargeError",
-    "NoAuth",
-    "Operation",
-    "QueueFullError",
-    "QueuePolicy",
-    "ReconnectPolicy",
-    "SpecError",
-    "ValidationError",
-    "WebSocketClient",
-    "WsApiError",
-    "__version__",
-    "load_spec",
-]
+_EXPORTS: dict[str, str] = {
+    "AuthProvider": "wsapi_client._auth",
+    "CustomAuth": "wsapi_client._auth",
+    "IamAuth": "wsapi_client._auth",
+    "NoAuth": "wsapi_client._auth",
+    "Expectation": "wsapi_client._client",
+    "MessageStream": "wsapi_client._client",
+    "WebSocketClient": "wsapi_client._client",
+    "AuthError": "wsapi_client._errors",
+    "BlockingCallError": "wsapi_client._errors",
+    "ClientClosedError": "wsapi_client._errors",
+    "ConnectError": "wsapi_client._errors",
+    "MessageExpiredError": "wsapi_client._errors",
+    "MessageTooLargeError": "wsapi_client._errors",
+    "QueueFullError": "wsapi_client._errors",
+    "SpecError": "wsapi_client._errors",
+    "ValidationError": "wsapi_client._errors",
+    "WsApiError": "wsapi_client._errors",
+    "ClientStats": "wsapi_client._events",
+    "ConnectionState": "wsapi_client._events",
+    "ErrorEvent": "wsapi_client._events",
+    "Keepalive": "wsapi_client._policies",
+    "QueuePolicy": "wsapi_client._policies",
+    "ReconnectPolicy": "wsapi_client._policies",
+    "ApiSpec": "wsapi_client.spec",
+    "Direction": "wsapi_client.spec",
+    "Operation": "wsapi_client.spec",
+    "load_spec": "wsapi_client.spec",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+if TYPE_CHECKING:
+    from wsapi_client._auth import AuthProvider, CustomAuth, IamAuth, NoAuth
+    from wsapi_client._client import Expectation, MessageStream, WebSocketClient
+    from wsapi_client._errors import (
+        AuthError,
+        BlockingCallError,
+        ClientClosedError,
+        ConnectError,
+        MessageExpiredError,
+        MessageTooLargeError,
+        QueueFullError,
+        SpecError,
+        ValidationError,
+        WsApiError,
+    )
+    from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent
+    from wsapi_client._policies import Keepalive, QueuePolicy, ReconnectPolicy
+    from wsapi_client.spec import ApiSpec, Direction, Operation, load_spec
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'wsapi_client' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -6,6 +6,7 @@ from typing import Optional
 
 __all__ = [
     "AuthError",
+    "BlockingCallError",
     "ClientClosedError",
     "ConnectError",
     "MessageExpiredError",
@@ -93,3 +94,8 @@ class QueueFullError(WsApiError):
 
 class MessageExpiredError(WsApiError):
     """A queued message outlived the queue's ``ttl`` before it could be written."""
+
+
+class BlockingCallError(WsApiError, RuntimeError):
+    """A blocking helper (``wait_for``, ``flush``, ...) was called on an SDK thread, where it
+    would wait for the very thread it runs on."""

@@ -34,9 +34,9 @@ def _optional_positive(_inst: object, attribute: attrs.Attribute[object], value:
 class ReconnectPolicy:
     """How to back off between connection attempts.
 
-    The delay before attempt *n* (counting from 0) is ``min(max_delay, initial_delay *
+    The delay before reconnect attempt *n* (counting from 0) is ``min(max_delay, initial_delay *
     multiplier ** n)``, drawn uniformly from ``[0, that]`` when ``jitter`` is true ("full
-    jitter"). ``max_attempts`` bounds consecutive failed attempts (None: forever); the count
+    jitter"). ``max_attempts`` bounds consecutive reconnect attempts (None: forever, 0: never); the count
     resets once a connection has stayed up for ``reset_after`` seconds.
     """
 
@@ -44,7 +44,7 @@ class ReconnectPolicy:
     max_delay: float = attrs.field(default=30.0, validator=_non_negative)
     multiplier: float = attrs.field(default=2.0)
     jitter: bool = True
-    max_attempts: Optional[int] = attrs.field(default=None, validator=_optional_positive)
+    max_attempts: Optional[int] = attrs.field(default=None)
     reset_after: float = attrs.field(default=10.0, validator=_non_negative)
 
     @multiplier.validator
@@ -52,10 +52,15 @@ class ReconnectPolicy:
         if value < 1:
             raise ValueError(f"multiplier must be >= 1, got {value!r}")
 
+    @max_attempts.validator
+    def _check_max_attempts(self, _attribute: attrs.Attribute[object], value: object) -> None:
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ValueError(f"max_attempts must be None or an int >= 0, got {value!r}")
+
     @classmethod
     def never(cls) -> ReconnectPolicy:
-        """A policy that makes a single attempt and never reconnects."""
-        return cls(max_attempts=1)
+        """A policy that connects once and never reconnects (``max_attempts=0``)."""
+        return cls(max_attempts=0)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,48 @@
+"""Shared test fixtures: loopback without proxies, and a check that no SDK thread leaks."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+for _var in ("no_proxy", "NO_PROXY"):
+    _existing = os.environ.get(_var, "")
+    os.environ[_var] = ",".join(filter(None, ["127.0.0.1", "localhost", "::1", _existing]))
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+"""The repository's sibling folder with the reference models and the SigV4 test vectors."""
+
+SPECS = SHARED / "specs"
+SIGV4_SUITE = SHARED / "sigv4-test-suite"
+
+SDK_THREAD_PREFIXES = ("wsapi-", "wsapi_client")
+
+
+def _sdk_threads() -> set[threading.Thread]:
+    return {
+        t for t in threading.enumerate() if t.is_alive() and t.name.startswith(SDK_THREAD_PREFIXES)
+    }
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves an SDK or emulator thread (named ``wsapi-...``) running."""
+    before = _sdk_threads()
+    yield
+    leaked = _sdk_threads() - before
+    deadline = 5.0
+    for thread in leaked:
+        thread.join(deadline)
+        deadline = 0.5
+    still = [t.name for t in leaked if t.is_alive()]
+    assert not still, f"threads leaked by this test: {still}"
+
+
+@pytest.fixture
+def specs_dir() -> Path:
+    """The folder of reference models (``../shared/specs``)."""
+    return SPECS
