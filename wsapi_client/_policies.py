@@ -6,7 +6,7 @@ shared freely between clients, and changed with :func:`attrs.evolve`.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import attrs
 
@@ -15,17 +15,17 @@ __all__ = ["Keepalive", "OverflowPolicy", "QueuePolicy", "ReconnectPolicy"]
 OverflowPolicy = Literal["raise", "drop_oldest", "block"]
 
 
-def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value <= 0:
         raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
 
 
-def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value < 0:
         raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
-def _optional_positive(_inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _optional_positive(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (not isinstance(value, (int, float)) or value <= 0):
         raise ValueError(f"{attribute.name} must be None or > 0, got {value!r}")
 
