@@ -1,0 +1,77 @@
+"""A local API Gateway for WebSocket APIs: :class:`LocalGateway` (needs the ``emulator`` extra).
+
+``pip install 'wsapi-client[emulator]'`` installs what it needs (websockets, jsonschema).
+Names are imported on first use, so the pytest plugin in this package loads without the extra
+and a missing dependency is reported by name when the emulator is actually used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wsapi_client.emulator._gateway import Handler, LocalGateway
+    from wsapi_client.emulator._records import (
+        ConnectRequest,
+        Deny,
+        GoneError,
+        HandshakeRecord,
+        HeaderMap,
+        ReceivedMessage,
+    )
+
+SAMPLE_API = Path(__file__).with_name("sample_api.json")
+"""The bundled sample model of ``wsapi-client demo`` (PDK default operations plus SayHello)."""
+
+_EXPORTS: dict[str, str] = {
+    "ConnectRequest": "wsapi_client.emulator._records",
+    "Deny": "wsapi_client.emulator._records",
+    "GoneError": "wsapi_client.emulator._records",
+    "Handler": "wsapi_client.emulator._gateway",
+    "HandshakeRecord": "wsapi_client.emulator._records",
+    "HeaderMap": "wsapi_client.emulator._records",
+    "LocalGateway": "wsapi_client.emulator._gateway",
+    "ReceivedMessage": "wsapi_client.emulator._records",
+}
+
+__all__ = [
+    "SAMPLE_API",
+    "ConnectRequest",
+    "Deny",
+    "GoneError",
+    "Handler",
+    "HandshakeRecord",
+    "HeaderMap",
+    "LocalGateway",
+    "ReceivedMessage",
+    "missing_dependencies",
+]
+
+_REQUIRED = ("websockets", "jsonschema")
+
+
+def missing_dependencies() -> list[str]:
+    """The emulator's dependencies that are not installed (empty when it can run)."""
+    return [name for name in _REQUIRED if importlib.util.find_spec(name) is None]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'wsapi_client.emulator' has no attribute {name!r}")
+    missing = missing_dependencies()
+    if missing:
+        raise ImportError(
+            f"wsapi_client.emulator needs {', '.join(missing)}: "
+            "install the emulator extra, pip install 'wsapi-client[emulator]'"
+        )
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

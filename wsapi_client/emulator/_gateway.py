@@ -1,0 +1,765 @@
+"""LocalGateway: Amazon API Gateway's WebSocket behaviour on loopback, for tests and demos."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Callable, Optional, TypeVar, Union
+from urllib.parse import parse_qsl
+
+from websockets.http11 import Request
+
+from wsapi_client._errors import MessageTooLargeError
+from wsapi_client.emulator._connection import GatewayConnection
+from wsapi_client.emulator._ids import IdSource
+from wsapi_client.emulator._management import ManagementServer
+from wsapi_client.emulator._records import (
+    ConnectRequest,
+    Deny,
+    GoneError,
+    HandshakeRecord,
+    HeaderMap,
+    ReceivedMessage,
+)
+from wsapi_client.emulator._routes import RouteTable
+from wsapi_client.emulator._sigv4 import Identity, SignatureError, verify_sigv4_target
+from wsapi_client.spec._model import ApiSpec
+
+__all__ = ["Handler", "LocalGateway"]
+
+_log = logging.getLogger("wsapi_client.emulator")
+
+Handler = Callable[[str, Any], None]
+"""A route integration: ``handler(connection_id, payload)``; runs on the connection's thread."""
+
+ConnectHook = Callable[[ConnectRequest], None]
+DisconnectHook = Callable[[str], None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NOT_JSON: Any = object()
+_OMITTED: Any = object()
+_WAIT_SLICE = 0.05  # seconds: wait_until re-checks at least this often, for outside state
+_STOP_GRACE = 0.3  # seconds stop() gives clients to answer the closing handshake
+
+
+def _error_frame(message: str, connection_id: str, request_id: str) -> str:
+    """An API Gateway error frame, spaced exactly as the service sends it."""
+    return (
+        f'{{"message": {json.dumps(message)}, "connectionId":{json.dumps(connection_id)}, '
+        f'"requestId":{json.dumps(request_id)}}}'
+    )
+
+
+def _coerce_spec(spec: Union[ApiSpec, str, os.PathLike[str], Mapping[str, Any]]) -> ApiSpec:
+    if isinstance(spec, ApiSpec):
+        return spec
+    from wsapi_client.spec import load_spec
+
+    loaded: ApiSpec = load_spec(spec if isinstance(spec, Mapping) else Path(spec))
+    return loaded
+
+
+class LocalGateway:
+    """API Gateway for a WebSocket API model, on loopback, in background threads.
+
+    ``with LocalGateway(spec) as gw:`` serves ``gw.url`` (WebSocket) and ``gw.callback_url``
+    (the ``@connections`` management API, for boto3's ``endpoint_url``).  Messages are routed
+    on ``$request.body.route`` to the model's ``client_to_server``/``bidirectional``
+    operations, validated with the PDK's request models, handed to the handler registered
+    with :meth:`route` (a route without handler accepts and records, like a deployed
+    integration that returns nothing), and recorded in :attr:`received`.
+
+    Threads: one accepting connections, one per connection (which also runs the handlers for
+    that connection's messages, in order), one for the management API plus one per open
+    management connection.  All are named ``wsapi-emulator-...`` and :meth:`stop` joins them.
+    """
+
+    def __init__(
+        self,
+        spec: Union[ApiSpec, str, os.PathLike[str], Mapping[str, Any]],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stage: str = "default",
+        iam_keys: Optional[Mapping[str, str]] = None,
+        idle_timeout: float = 600.0,
+        max_connection_age: float = 7200.0,
+        max_frame_size: int = 32 * 1024,
+        max_message_size: int = 128 * 1024,
+        validate: bool = True,
+        log_frames: bool = False,
+        callback_port: int = 0,
+        close_timeout: float = 2.0,
+        record_messages: bool = True,
+    ) -> None:
+        if not stage or "/" in stage:
+            raise ValueError(f"stage must be a non-empty name without '/', not {stage!r}")
+        if idle_timeout <= 0 or max_connection_age <= 0:
+            raise ValueError("idle_timeout and max_connection_age must be positive seconds")
+        if not 0 < max_frame_size <= max_message_size:
+            raise ValueError("need 0 < max_frame_size <= max_message_size")
+        self.spec = _coerce_spec(spec)
+        self.host = host
+        self.stage = stage
+        self.iam_keys: dict[str, str] = dict(iam_keys or {})
+        self.idle_timeout = float(idle_timeout)
+        self.max_connection_age = float(max_connection_age)
+        self.close_timeout = float(close_timeout)
+        self.max_frame_size = max_frame_size
+        self.max_message_size = max_message_size
+        self.validate = validate
+        self.log_frames = log_frames
+        self.record_messages = record_messages
+        self._requested_port = port
+        self._callback_port = callback_port
+        self._routes = RouteTable.from_spec(self.spec, validate=True)
+        self._ids = IdSource()
+        self._handlers: dict[str, Handler] = {}
+        self._connect_hooks: list[ConnectHook] = []
+        self._disconnect_hooks: list[DisconnectHook] = []
+
+        self._cond = threading.Condition(threading.RLock())
+        self._connections: dict[str, GatewayConnection] = {}
+        self._all: set[GatewayConnection] = set()
+        self._received: list[ReceivedMessage] = []
+        self._rejected: list[ReceivedMessage] = []
+        self._route_counts: dict[str, int] = {}
+        self._message_count = 0
+        self._handshakes: list[HandshakeRecord] = []
+        self._refuse: list[tuple[int, str]] = []
+        self._hang_pending = 0
+        self._answer_pings = True
+        self._numbers = itertools.count(1)
+
+        self._listener: Optional[socket.socket] = None
+        self._selector: Optional[selectors.BaseSelector] = None
+        self._wake: Optional[tuple[socket.socket, socket.socket]] = None
+        self._accept_thread: Optional[threading.Thread] = None
+        self._management: Optional[ManagementServer] = None
+        self._port = 0
+        self._started = False
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> LocalGateway:
+        """Bind both ports and start serving; returns self."""
+        if self._started:
+            raise RuntimeError("this LocalGateway is already started")
+        listener = socket.create_server((self.host, self._requested_port))
+        try:
+            listener.setblocking(False)
+            management = ManagementServer(self, self.host, self._callback_port)
+        except BaseException:
+            listener.close()
+            raise
+        self._listener = listener
+        self._port = listener.getsockname()[1]
+        self._management = management
+        self._wake = socket.socketpair()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(listener, selectors.EVENT_READ)
+        self._selector.register(self._wake[0], selectors.EVENT_READ)
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name="wsapi-emulator-accept", daemon=True
+        )
+        self._started = True
+        self._accept_thread.start()
+        management.start()
+        _log.info("emulator serving %s (management API %s)", self.url, self.callback_url)
+        return self
+
+    def stop(self) -> None:
+        """Close every connection with 1001, stop both servers and join every thread.
+
+        Clients get ``_STOP_GRACE`` seconds to answer the closing handshake; then their
+        sockets are shut down.  Idempotent.
+        """
+        if not self._started:
+            return
+        self._started = False
+        assert self._wake is not None
+        assert self._accept_thread is not None
+        with contextlib.suppress(OSError):
+            self._wake[1].send(b"x")
+        self._accept_thread.join()
+        for closable in (self._selector, self._listener, *self._wake):
+            if closable is not None:
+                closable.close()
+        if self._management is not None:
+            self._management.stop()
+        with self._cond:
+            conns = list(self._all)
+        for conn in conns:
+            if not conn.close(1001, "Going away", force_write=True):
+                conn.shutdown()
+        deadline = time.monotonic() + _STOP_GRACE
+        for conn in conns:
+            conn.thread.join(max(0.0, deadline - time.monotonic()))
+        for conn in conns:
+            if conn.thread.is_alive():
+                conn.shutdown()
+        for conn in conns:
+            conn.thread.join()
+        _log.info("emulator stopped")
+
+    def __enter__(self) -> LocalGateway:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The WebSocket port (known once started)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL of the stage, ``ws://127.0.0.1:PORT/default``."""
+        self._require_started()
+        return f"ws://{_url_host(self.host)}:{self._port}/{self.stage}"
+
+    @property
+    def callback_url(self) -> str:
+        """The management API endpoint for boto3 (``endpoint_url``), ``http://HOST:PORT2/stage``."""
+        self._require_started()
+        assert self._management is not None
+        return f"http://{_url_host(self.host)}:{self._management.port}/{self.stage}"
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise RuntimeError("the LocalGateway is not started; use `with gw:` or gw.start()")
+
+    # --- integrations -------------------------------------------------------------------
+
+    def route(self, name: str, handler: Optional[Handler] = None) -> Callable[[F], F]:
+        """Register the integration of a route: ``@gw.route("SayHello")``.
+
+        ``name`` is a route key of the model (or the PDK server name of the same operation),
+        or ``"$default"``, which then receives every message no route matches (with the whole
+        parsed body, or the raw text or bytes when the body is not JSON) instead of the
+        ``Forbidden`` error frame.  A later registration replaces an earlier one.
+        """
+        key = self._route_key(name)
+
+        def register(fn: F) -> F:
+            self._handlers[key] = fn
+            return fn
+
+        if handler is not None:
+            register(handler)
+        return register
+
+    def remove_route(self, name: str) -> None:
+        """Forget the handler of a route (it goes back to accept-and-record)."""
+        self._handlers.pop(self._route_key(name), None)
+
+    def _route_key(self, name: str) -> str:
+        if name == "$default":
+            return name
+        if name in self._routes:
+            return name
+        op = self.spec.find(name)
+        if op is not None and op.route_key in self._routes:
+            return op.route_key
+        if op is not None:
+            raise ValueError(
+                f"{name!r} is a {op.direction.value} operation: API Gateway has no route for it"
+            )
+        known = ", ".join(self._routes.keys()) or "(none)"
+        raise ValueError(f"no route {name!r} in the model; routes: {known}, $default")
+
+    def on_connect(self, fn: ConnectHook) -> ConnectHook:
+        """Add a ``$connect`` hook; it may raise :class:`Deny` to refuse the handshake."""
+        self._connect_hooks.append(fn)
+        return fn
+
+    def on_disconnect(self, fn: DisconnectHook) -> DisconnectHook:
+        """Add a ``$disconnect`` hook, called with the connection id once it has closed."""
+        self._disconnect_hooks.append(fn)
+        return fn
+
+    # --- sending to clients -------------------------------------------------------------
+
+    def post_to_connection(self, connection_id: str, route: str, payload: Any = _OMITTED) -> None:
+        """Send ``{"route": route, "payload": payload}`` to a client, as the PDK server SDK does.
+
+        ``payload`` left out gives ``{"route": route}``.  Raises :class:`GoneError` for an
+        unknown or closed connection and ``MessageTooLargeError`` above ``max_message_size``.
+        """
+        message: dict[str, Any] = {"route": route}
+        if payload is not _OMITTED:
+            message["payload"] = payload
+        data = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        self._post(connection_id, data, fragment=True)
+
+    def send_raw(self, connection_id: str, data: Union[str, bytes]) -> None:
+        """Send one frame exactly as given (text for ``str``, binary for ``bytes``), unchecked."""
+        conn = self._connections.get(connection_id)
+        if conn is None or not conn.send_message(data, fragment=False):
+            raise GoneError(connection_id)
+
+    def _post(self, connection_id: str, data: Union[str, bytes], *, fragment: bool) -> None:
+        size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+        if size > self.max_message_size:
+            raise MessageTooLargeError(size, self.max_message_size)
+        conn = self._connections.get(connection_id)
+        if conn is None or not conn.send_message(data, fragment=fragment):
+            raise GoneError(connection_id)
+        if self.log_frames:
+            _log.info("(%s) Sent %d bytes to the client", connection_id, size)
+
+    # --- fault controls -----------------------------------------------------------------
+
+    def drop_all(self) -> None:
+        """Abort every TCP connection without a close frame (clients see 1006)."""
+        with self._cond:
+            conns = list(self._all)
+        for conn in conns:
+            conn.abort()
+
+    def close_all(self, code: int = 1001, reason: str = "Going away") -> None:
+        """Start the closing handshake on every open connection."""
+        with self._cond:
+            conns = list(self._connections.values())
+        for conn in conns:
+            conn.close(code, reason)
+
+    def close_connection(self, connection_id: str, code: int = 1000, reason: str = "") -> None:
+        """Close one connection with ``code`` and ``reason``; GoneError if it is not open."""
+        conn = self._connections.get(connection_id)
+        if conn is None or not conn.close(code, reason):
+            raise GoneError(connection_id)
+
+    def delete_connection(self, connection_id: str) -> None:
+        """What the management API's DELETE does: close the connection (1000)."""
+        self.close_connection(connection_id, 1000, "")
+
+    def refuse_next(self, n: int = 1, status: int = 503, body: str = "") -> None:
+        """Answer the next ``n`` handshakes with HTTP ``status`` and ``body``."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"refuse_next needs a 4xx or 5xx status, not {status}")
+        with self._cond:
+            self._refuse.extend([(status, body)] * n)
+
+    def hang_next(self, n: int = 1) -> None:
+        """Accept the next ``n`` TCP connections but never answer their handshake."""
+        with self._cond:
+            self._hang_pending += n
+
+    @property
+    def answer_pings(self) -> bool:
+        """False simulates a half-open network path on the connections open at that moment.
+
+        Setting it to False mutes every open connection: pings go unanswered and nothing at
+        all is written to them (the gateway still reads).  Connections opened afterwards are
+        not muted, so a client that detects the dead path can reconnect.  Setting it to True
+        unmutes them.
+        """
+        return self._answer_pings
+
+    @answer_pings.setter
+    def answer_pings(self, value: bool) -> None:
+        with self._cond:
+            self._answer_pings = bool(value)
+            for conn in self._all:
+                conn.muted = not value
+
+    # --- recording ----------------------------------------------------------------------
+
+    @property
+    def connections(self) -> list[str]:
+        """Ids of the connections currently open (a snapshot)."""
+        with self._cond:
+            return list(self._connections)
+
+    @property
+    def received(self) -> list[ReceivedMessage]:
+        """Every message that reached an integration, in arrival order (a snapshot)."""
+        with self._cond:
+            return list(self._received)
+
+    @property
+    def rejected(self) -> list[ReceivedMessage]:
+        """Messages answered with ``Forbidden`` or ``Invalid request body`` (a snapshot)."""
+        with self._cond:
+            return list(self._rejected)
+
+    @property
+    def message_count(self) -> int:
+        """How many messages were routed to an integration (counted even when not recorded)."""
+        return self._message_count
+
+    @property
+    def handshake_log(self) -> list[HandshakeRecord]:
+        """Every handshake attempt, accepted or not, in order (a snapshot)."""
+        with self._cond:
+            return list(self._handshakes)
+
+    @property
+    def connect_count(self) -> int:
+        """How many handshakes were attempted (accepted, refused or hung)."""
+        with self._cond:
+            return len(self._handshakes)
+
+    def clear_received(self) -> None:
+        """Forget the recorded messages (counters included)."""
+        with self._cond:
+            self._received.clear()
+            self._rejected.clear()
+            self._route_counts.clear()
+            self._message_count = 0
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Block until ``predicate()`` is truthy and return its value, or raise TimeoutError.
+
+        The predicate is re-checked on every gateway event (message, handshake, open,
+        close) and at least every 50 ms, so it may also look at state outside the gateway.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met within {timeout} s")
+                self._cond.wait(min(remaining, _WAIT_SLICE))
+
+    def wait_for_messages(
+        self, n: int, timeout: float = 5.0, route: Optional[str] = None
+    ) -> list[ReceivedMessage]:
+        """Block until ``n`` messages (of ``route``, if given) are recorded; return the first ``n``.
+
+        Messages are recorded once their handler has returned, so its effects are visible.
+        """
+        key = None if route is None else self._route_key(route)
+
+        def count() -> int:
+            return len(self._received) if key is None else self._route_counts.get(key, 0)
+
+        try:
+            self.wait_until(lambda: count() >= n, timeout)
+        except TimeoutError:
+            with self._cond:
+                routes = [m.route for m in self._received]
+            what = "messages" if key is None else f"{key} messages"
+            raise TimeoutError(
+                f"{count()} of {n} {what} received within {timeout} s; received routes: {routes}"
+            ) from None
+        with self._cond:
+            matching = [m for m in self._received if key is None or m.route == key]
+        return matching[:n]
+
+    def wait_for_connections(self, n: int, timeout: float = 5.0) -> list[str]:
+        """Block until exactly ``n`` connections are open; return their ids."""
+        try:
+            self.wait_until(lambda: len(self._connections) == n, timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"{len(self._connections)} connections open, not {n}, after {timeout} s"
+            ) from None
+        return self.connections
+
+    def _notify(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    # --- connection side (called on connection threads) -------------------------------
+
+    def _accept_loop(self) -> None:
+        assert self._selector is not None
+        assert self._listener is not None
+        assert self._wake is not None
+        wake = self._wake[0]
+        while True:
+            for key, _ in self._selector.select():
+                if key.fileobj is wake:
+                    return
+                try:
+                    sock, address = self._listener.accept()
+                except OSError:
+                    continue
+                self._admit(sock, address)
+
+    def _admit(self, sock: socket.socket, address: Any) -> None:
+        sock.setblocking(True)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._cond:
+            hang = self._hang_pending > 0
+            if hang:
+                self._hang_pending -= 1
+            conn = GatewayConnection(
+                self,
+                sock,
+                address,
+                number=next(self._numbers),
+                hang=hang,
+                max_frame_size=self.max_frame_size,
+                max_message_size=self.max_message_size,
+            )
+            self._all.add(conn)
+        conn.start()
+
+    def _handshake_hung(self, conn: GatewayConnection, request: Request) -> None:
+        path, query, headers = _parse_request(request)
+        self._log_handshake(
+            HandshakeRecord(
+                path=path,
+                query=query,
+                headers=headers,
+                status=None,
+                at=time.time(),
+                reason="hung by hang_next()",
+            )
+        )
+
+    def _handshake(self, conn: GatewayConnection, request: Request) -> None:
+        path, query, headers = _parse_request(request)
+        conn.user_agent = headers.get("User-Agent", "")
+
+        def refuse(status: int, body: str, reason: str, *, json_body: bool = True) -> None:
+            response = conn.protocol.reject(status, body)
+            if json_body:
+                response.headers["Content-Type"] = "application/json"
+            conn.send_response(response)
+            self._log_handshake(
+                HandshakeRecord(
+                    path=path,
+                    query=query,
+                    headers=headers,
+                    status=status,
+                    at=time.time(),
+                    connection_id=conn.connection_id,
+                    reason=reason,
+                )
+            )
+            _log.info("handshake refused with %d: %s", status, reason)
+
+        with self._cond:
+            refusal = self._refuse.pop(0) if self._refuse else None
+        if refusal is not None:
+            refuse(refusal[0], refusal[1], "refused by refuse_next()", json_body=False)
+            return
+        if path.rstrip("/") != f"/{self.stage}":
+            refuse(403, '{"message":"Forbidden"}', f"no stage at {path!r}")
+            return
+        identity: Optional[Identity] = None
+        if self.iam_keys:
+            try:
+                identity = self._check_iam(request, headers)
+            except SignatureError as exc:
+                refuse(403, '{"message":"Forbidden"}', f"SigV4 {exc}")
+                return
+        response = conn.protocol.accept(request)
+        if response.status_code != 101:
+            body = response.body.decode("utf-8", "replace").strip()
+            conn.send_response(response)
+            self._log_handshake(
+                HandshakeRecord(
+                    path=path,
+                    query=query,
+                    headers=headers,
+                    status=response.status_code,
+                    at=time.time(),
+                    reason=body,
+                )
+            )
+            return
+        connection_id = self._ids.connection_id()
+        conn.connection_id = connection_id
+        connect = ConnectRequest(
+            connection_id=connection_id,
+            headers=headers,
+            query=query,
+            path=path,
+            source_ip=conn.source_ip,
+            identity=identity,
+        )
+        for hook in list(self._connect_hooks):
+            try:
+                hook(connect)
+            except Deny as deny:
+                refuse(deny.status, json.dumps({"message": deny.message}), f"denied: {deny}")
+                return
+            except Exception:
+                _log.exception("$connect hook failed for %s", connection_id)
+                refuse(500, '{"message": "Internal server error"}', "$connect hook raised")
+                return
+        with self._cond:
+            self._connections[connection_id] = conn
+            conn.muted = False
+        conn.send_response(response, register=True)
+        self._log_handshake(
+            HandshakeRecord(
+                path=path,
+                query=query,
+                headers=headers,
+                status=101,
+                at=time.time(),
+                connection_id=connection_id,
+            )
+        )
+        _log.info(
+            "(%s) Client [Connection Id: %s] connected from %s",
+            self._ids.request_id(),
+            connection_id,
+            conn.source_ip,
+        )
+
+    def _check_iam(self, request: Request, headers: HeaderMap) -> Identity:
+        """Who signed the handshake (SigV4, header or query form); raises SignatureError."""
+        return verify_sigv4_target(
+            "GET",
+            request.path,
+            headers.raw_items(),
+            keys=self.iam_keys,
+            now=datetime.now(timezone.utc),
+        )
+
+    def _log_handshake(self, record: HandshakeRecord) -> None:
+        with self._cond:
+            self._handshakes.append(record)
+            self._cond.notify_all()
+
+    def _dispatch(self, conn: GatewayConnection, data: Union[str, bytes]) -> None:
+        """Route one message, run its integration and record it (the hot path)."""
+        connection_id = conn.connection_id
+        assert connection_id is not None
+        request_id = self._ids.request_id()
+        body: Any = _NOT_JSON
+        if isinstance(data, str):
+            with contextlib.suppress(ValueError):
+                body = json.loads(data)
+        key = body.get("route") if isinstance(body, dict) else None
+        route = self._routes.get(key) if isinstance(key, str) else None
+        if self.log_frames:
+            _log.info(
+                "(%s) WebSocket Request Route: [%s] Connection Id: %s, body: %.200r",
+                request_id,
+                route.key if route else "$default",
+                connection_id,
+                data,
+            )
+        if route is None:
+            default = self._handlers.get("$default")
+            if default is None:
+                self._reject(
+                    conn, key if isinstance(key, str) else None, data, request_id, "Forbidden"
+                )
+                return
+            payload = data if body is _NOT_JSON else body
+            self._integrate(conn, "$default", default, payload, raw=data, request_id=request_id)
+            return
+        if self.validate and route.validator is not None and not route.validator(body):
+            self._reject(conn, route.key, data, request_id, "Invalid request body")
+            return
+        handler = self._handlers.get(route.key)
+        payload = body.get("payload")
+        self._integrate(conn, route.key, handler, payload, raw=data, request_id=request_id)
+
+    def _integrate(
+        self,
+        conn: GatewayConnection,
+        route: str,
+        handler: Optional[Handler],
+        payload: Any,
+        *,
+        raw: Union[str, bytes],
+        request_id: str,
+    ) -> None:
+        connection_id = conn.connection_id
+        assert connection_id is not None
+        error = None
+        if handler is not None:
+            try:
+                handler(connection_id, payload)
+            except Exception:
+                _log.exception("(%s) handler of route %s raised", request_id, route)
+                error = "Internal server error"
+                conn.send_message(_error_frame(error, connection_id, request_id))
+        message = ReceivedMessage(
+            connection_id, route, payload, raw, time.time(), request_id, error
+        )
+        with self._cond:
+            self._message_count += 1
+            if self.record_messages:
+                self._received.append(message)
+            self._route_counts[route] = self._route_counts.get(route, 0) + 1
+            self._cond.notify_all()
+        if self.log_frames:
+            _log.info("(%s) Method completed with status: %s", request_id, 500 if error else 200)
+
+    def _reject(
+        self,
+        conn: GatewayConnection,
+        route: Optional[str],
+        raw: Union[str, bytes],
+        request_id: str,
+        error: str,
+    ) -> None:
+        connection_id = conn.connection_id
+        assert connection_id is not None
+        conn.send_message(_error_frame(error, connection_id, request_id))
+        message = ReceivedMessage(connection_id, route, None, raw, time.time(), request_id, error)
+        with self._cond:
+            if self.record_messages:
+                self._rejected.append(message)
+            self._cond.notify_all()
+        if self.log_frames:
+            _log.info("(%s) %s (route %s)", request_id, error, route)
+
+    def _connection_closed(self, conn: GatewayConnection) -> None:
+        connection_id = conn.connection_id
+        if conn.registered and connection_id is not None:
+            for hook in list(self._disconnect_hooks):
+                try:
+                    hook(connection_id)
+                except Exception:
+                    _log.exception("$disconnect hook failed for %s", connection_id)
+            _log.info(
+                "Client [Connection Id: %s] disconnected (code %s)",
+                connection_id,
+                conn.close_code if conn.close_code is not None else 1006,
+            )
+        with self._cond:
+            self._all.discard(conn)
+            if connection_id is not None and self._connections.get(connection_id) is conn:
+                del self._connections[connection_id]
+            self._cond.notify_all()
+
+    # --- management API (called on management threads) --------------------------------
+
+    def _management_get(self, connection_id: str) -> GatewayConnection:
+        conn = self._connections.get(connection_id)
+        if conn is None or not conn.is_open:
+            raise GoneError(connection_id)
+        return conn
+
+
+def _parse_request(request: Request) -> tuple[str, dict[str, str], HeaderMap]:
+    path, _, query_string = request.path.partition("?")
+    query = dict(parse_qsl(query_string, keep_blank_values=True))
+    return path, query, HeaderMap(request.headers.raw_items())
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

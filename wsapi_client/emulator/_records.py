@@ -1,0 +1,140 @@
+"""Values the emulator hands to tests and hooks: what was received, who connected, and how."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Optional, Union
+
+import attrs
+
+from wsapi_client._errors import WsApiError
+from wsapi_client.emulator._sigv4 import Identity
+
+__all__ = [
+    "ConnectRequest",
+    "Deny",
+    "GoneError",
+    "HandshakeRecord",
+    "HeaderMap",
+    "ReceivedMessage",
+]
+
+
+class HeaderMap(Mapping[str, str]):
+    """Read-only HTTP headers: case-insensitive lookups, original names when iterated.
+
+    A repeated header keeps its values joined with ``", "``, as HTTP allows; ``get_all``
+    returns them one by one.
+    """
+
+    __slots__ = ("_items", "_lower")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: tuple[tuple[str, str], ...] = tuple(items)
+        lower: dict[str, tuple[str, str]] = {}
+        for name, value in self._items:
+            key = name.lower()
+            if key in lower:
+                first_name, first_value = lower[key]
+                lower[key] = (first_name, f"{first_value}, {value}")
+            else:
+                lower[key] = (name, value)
+        self._lower = lower
+
+    def __getitem__(self, name: str) -> str:
+        return self._lower[name.lower()][1]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._lower
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._lower.values())
+
+    def __len__(self) -> int:
+        return len(self._lower)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name``, in the order received."""
+        key = name.lower()
+        return [value for item_name, value in self._items if item_name.lower() == key]
+
+    def raw_items(self) -> tuple[tuple[str, str], ...]:
+        """The headers exactly as received, repeated names included."""
+        return self._items
+
+    def __repr__(self) -> str:
+        return f"HeaderMap({dict(self.items())!r})"
+
+
+@attrs.frozen
+class ReceivedMessage:
+    """One message a client sent, as the gateway routed it.
+
+    ``route`` is the selected route key (``"$default"`` for the default route), ``payload`` the
+    body's ``payload`` (or, on ``$default``, the whole parsed body, or the raw text when it was
+    not JSON), ``raw`` the frame data as received (``str`` for text, ``bytes`` for binary),
+    ``at`` the wall-clock arrival time (``time.time()``).  ``error`` is None when the message
+    reached its integration, else the error frame's message (``Forbidden``,
+    ``Invalid request body``, ``Internal server error``).
+    """
+
+    connection_id: str
+    route: Optional[str]
+    payload: Any
+    raw: Union[str, bytes] = attrs.field(repr=False)
+    at: float
+    request_id: str = ""
+    error: Optional[str] = None
+
+
+@attrs.frozen(kw_only=True)
+class ConnectRequest:
+    """What a ``$connect`` hook sees: the new connection's id and its handshake request."""
+
+    connection_id: str
+    headers: HeaderMap
+    query: Mapping[str, str]
+    path: str
+    source_ip: str = "127.0.0.1"
+    identity: Optional[Identity] = None
+    """Who signed the handshake, when the gateway checks SigV4 (``iam_keys``)."""
+
+
+@attrs.frozen(kw_only=True)
+class HandshakeRecord:
+    """One handshake attempt, for assertions on authentication and reconnect behaviour.
+
+    ``status`` is the HTTP status answered (101 when accepted), or None when the gateway was
+    told to hang it (:meth:`LocalGateway.hang_next`) or the client gave up first.
+    ``reason`` says why a handshake was refused.
+    """
+
+    path: str
+    query: Mapping[str, str]
+    headers: HeaderMap
+    status: Optional[int]
+    at: float
+    connection_id: Optional[str] = None
+    reason: str = ""
+
+
+class Deny(Exception):  # noqa: N818 - the name reads as the action a hook takes
+    """Raised by a ``$connect`` hook to refuse the handshake with an HTTP status (default 403)."""
+
+    def __init__(self, status: int = 403, message: str = "Forbidden") -> None:
+        if not 400 <= status <= 599:
+            raise ValueError(f"Deny needs a 4xx or 5xx HTTP status, not {status}")
+        self.status = status
+        self.message = message
+        super().__init__(f"{status} {message}")
+
+
+class GoneError(WsApiError, KeyError):
+    """The connection id is unknown or already closed (the management API's 410 GoneException)."""
+
+    def __init__(self, connection_id: str) -> None:
+        self.connection_id = connection_id
+        super().__init__(f"connection {connection_id!r} is gone (unknown or closed)")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
