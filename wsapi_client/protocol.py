@@ -1,0 +1,253 @@
+"""The wire codec: one JSON text frame per message, ``{"route":"<Route>","payload":<any>}``.
+
+Pure functions, no I/O; both run once per message, so they avoid per-call set-up.
+
+:func:`encode` writes what the PDK's TypeScript client writes with
+``JSON.stringify({ route, payload })``: compact, ``route`` first, ``payload`` left out when there
+is none (:data:`NO_PAYLOAD`; ``None`` is sent as ``null``), non-ASCII text as it is. Lone
+surrogates are written as ``\\udXXX`` escapes, as ``JSON.stringify`` does, so the frame is valid
+UTF-8. Unlike ``JSON.stringify``, which writes ``NaN`` and infinities as ``null``, a payload with
+one is refused with a :class:`~wsapi_client.ValidationError` that names the field. Numbers are
+written in Python's shortest form (``1.0`` stays ``1.0`` where JavaScript writes ``1``; the
+value is the same).
+
+:func:`classify` sorts an inbound frame the way the PDK client's ``_onMessage`` does::
+
+    if (typeof event.data !== "string" || !event.data) return;            // Ignored
+    const data = JSON.parse(event.data);                                   // else "Failed to parse"
+    if ('message' in data && typeof data.message === "string") ...        // GatewayError
+    else if ('route' in data) ...                                          // RouteMessage
+    else ... `Unexpected data received ${event.data}`                      // Malformed "unexpected"
+    // any exception: `Failed to parse received data ${event.data}`        // Malformed "parse"
+
+so a JSON array is "unexpected" while a JSON string, number, ``true``/``false`` or ``null``
+(where ``in`` throws) is a "parse" failure, and an object with both a string ``message`` and a
+``route`` is a gateway error. Two deliberate differences: an object whose ``route`` is not a
+string is "unexpected" (the TypeScript client would dispatch it under its string form), and a
+document nested too deeply for Python's parser counts as a "parse" failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Final, Literal, Union
+
+import attrs
+
+from wsapi_client._errors import ValidationError
+
+__all__ = [
+    "NO_PAYLOAD",
+    "GatewayError",
+    "Ignored",
+    "Inbound",
+    "Malformed",
+    "RouteMessage",
+    "classify",
+    "encode",
+]
+
+
+class _NoPayload:
+    """The type of :data:`NO_PAYLOAD`."""
+
+    __slots__ = ()
+    _instance: _NoPayload | None = None
+
+    def __new__(cls) -> _NoPayload:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_PAYLOAD"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "NO_PAYLOAD"
+
+
+NO_PAYLOAD: Final = _NoPayload()
+"""Pass as the payload of an operation without a request body: the frame has no ``payload``."""
+
+# The JSON functions are module-level names so that a faster implementation can replace them.
+_encode_json = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=True
+).encode
+
+
+def _refuse_constant(name: str) -> Any:
+    # JSON.parse does not accept NaN, Infinity or -Infinity; json.loads would.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_decode_json = json.JSONDecoder(parse_constant=_refuse_constant).decode
+_decode_json_big_ints = json.JSONDecoder(
+    parse_constant=_refuse_constant,
+    # JavaScript reads an integer too long for Python's int() as a float (Infinity).
+    parse_int=lambda digits: int(digits) if len(digits) <= 4000 else float(digits),
+).decode
+
+_SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    text = match.group()
+    if len(text) == 2:  # a pair, as JavaScript sees it: one character outside the BMP
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    return f"\\u{ord(text):04x}"
+
+
+def encode(route: str, payload: Any = NO_PAYLOAD) -> str:
+    """The frame for a message: ``{"route":"SayHello","payload":{"name":"Jack"}}``.
+
+    ``payload`` must be JSON data already (dicts, lists, str, int, float, bool, None); model
+    objects are converted by the caller. Raises :class:`~wsapi_client.ValidationError` naming
+    the field for NaN or infinity, a value JSON cannot hold, or a circular reference.
+    """
+    if not isinstance(route, str):
+        raise ValidationError(f"the route must be a string, got {type(route).__name__}")
+    message = {"route": route} if payload is NO_PAYLOAD else {"route": route, "payload": payload}
+    try:
+        text = _encode_json(message)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise _explain_encode_failure(route, payload, exc) from None
+    if not text.isascii() and _SURROGATES.search(text) is not None:
+        text = _SURROGATES.sub(_escape_surrogate, text)
+    return text
+
+
+def _explain_encode_failure(route: str, payload: Any, exc: BaseException) -> ValidationError:
+    """A ValidationError naming the first value of ``payload`` that JSON cannot hold."""
+    from wsapi_client._validation import format_path
+
+    found = _find_unencodable(payload, [], set(), 0)
+    if found is None:  # not expected: keep the encoder's own words
+        return ValidationError(f"the payload cannot be written as JSON: {exc}", "", route)
+    message, path = found
+    return ValidationError(message, format_path(path), route)
+
+
+_MAX_DEPTH = 500
+
+
+def _find_unencodable(
+    value: Any, path: list[str | int], active: set[int], depth: int
+) -> tuple[str, list[str | int]] | None:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return f"must be a finite number, got {value!r}", path
+        return None
+    if value is None or isinstance(value, (str, int)):
+        return None
+    if depth > _MAX_DEPTH:
+        return "is nested too deeply to be written as JSON", path
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in active:
+            return "refers back to itself (a circular reference)", path
+        active.add(id(value))
+        try:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if not isinstance(key, (str, int, float, bool)) and key is not None:
+                        return f"has a key JSON cannot hold: {key!r}", path
+                    found = _find_unencodable(item, [*path, str(key)], active, depth + 1)
+                    if found is not None:
+                        return found
+            else:
+                for index, item in enumerate(value):
+                    found = _find_unencodable(item, [*path, index], active, depth + 1)
+                    if found is not None:
+                        return found
+        finally:
+            active.discard(id(value))
+        return None
+    return f"is not JSON data: {type(value).__name__}", path
+
+
+@attrs.frozen(slots=True)
+class Ignored:
+    """A frame the client drops without a word: binary (``reason="binary"``) or empty text."""
+
+    reason: Literal["binary", "empty"]
+
+
+@attrs.frozen(slots=True)
+class GatewayError:
+    """An error frame from API Gateway: ``{"message":"Forbidden","connectionId":..}``."""
+
+    message: str
+    connection_id: str | None
+    request_id: str | None
+    raw: str
+
+
+@attrs.frozen(slots=True)
+class RouteMessage:
+    """A message for a route; ``payload`` is None when the frame has none."""
+
+    route: str
+    payload: Any
+    raw: str
+
+
+@attrs.frozen(slots=True)
+class Malformed:
+    """A text frame that is not a message: ``kind`` "parse" (not a JSON object) or "unexpected"."""
+
+    kind: Literal["parse", "unexpected"]
+    message: str
+    raw: str
+
+
+Inbound = Union[Ignored, GatewayError, RouteMessage, Malformed]
+"""What :func:`classify` returns."""
+
+_BINARY: Final = Ignored("binary")
+_EMPTY: Final = Ignored("empty")
+
+
+def classify(data: str | bytes | bytearray | memoryview) -> Inbound:
+    """Sort one inbound frame (text as ``str``, binary as bytes); never raises."""
+    if not isinstance(data, str):
+        return _BINARY
+    if not data:
+        return _EMPTY
+    try:
+        document = _decode_json(data)
+    except json.JSONDecodeError:
+        return _parse_failure(data)
+    except ValueError:
+        # NaN or Infinity (refused again below), or an integer longer than Python 3.11+ reads.
+        try:
+            document = _decode_json_big_ints(data)
+        except (ValueError, RecursionError):
+            return _parse_failure(data)
+    except RecursionError:
+        return _parse_failure(data)
+    if type(document) is dict:
+        message = document.get("message")
+        if isinstance(message, str):
+            connection_id = document.get("connectionId")
+            request_id = document.get("requestId")
+            return GatewayError(
+                message,
+                connection_id if isinstance(connection_id, str) else None,
+                request_id if isinstance(request_id, str) else None,
+                data,
+            )
+        route = document.get("route")
+        if isinstance(route, str):
+            return RouteMessage(route, document.get("payload"), data)
+        return Malformed("unexpected", f"Unexpected data received {data}", data)
+    if type(document) is list:
+        return Malformed("unexpected", f"Unexpected data received {data}", data)
+    return _parse_failure(data)
+
+
+def _parse_failure(data: str) -> Malformed:
+    return Malformed("parse", f"Failed to parse received data {data}", data)
