@@ -283,7 +283,18 @@ class GatewayConnection:
                     self.host._handshake(self, event)
             elif isinstance(event, Frame):
                 self._on_frame(event)
-        return self.protocol.state is CLOSED
+        return self._closed_cleanly()
+
+    def _closed_cleanly(self) -> bool:
+        """True once close frames went both ways: the TCP connection can go at once."""
+        protocol = self.protocol
+        if protocol.state is CLOSED:
+            return True
+        return (
+            protocol.close_sent is not None
+            and protocol.close_rcvd is not None
+            and protocol.eof_sent
+        )
 
     def _on_frame(self, frame: Frame) -> None:
         opcode = frame.opcode
