@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Callable, Optional, TypeVar, Union
 from urllib.parse import parse_qsl
 
-from websockets.http11 import Request
+from websockets.http11 import Request, Response
 
 from wsapi_client._errors import MessageTooLargeError
 from wsapi_client.emulator._connection import GatewayConnection
@@ -47,6 +47,8 @@ ConnectHook = Callable[[ConnectRequest], None]
 DisconnectHook = Callable[[str], None]
 F = TypeVar("F", bound=Callable[..., Any])
 
+_FORBIDDEN = '{"message":"Forbidden"}'
+_INTERNAL_ERROR = '{"message": "Internal server error"}'
 _NOT_JSON: Any = object()
 _OMITTED: Any = object()
 _WAIT_SLICE = 0.05  # seconds: wait_until re-checks at least this often, for outside state
@@ -533,57 +535,71 @@ class LocalGateway:
         )
 
     def _handshake(self, conn: GatewayConnection, request: Request) -> None:
+        """Answer one handshake like API Gateway's ``$connect``; logged before it is answered."""
         path, query, headers = _parse_request(request)
         conn.user_agent = headers.get("User-Agent", "")
-
-        def refuse(status: int, body: str, reason: str, *, json_body: bool = True) -> None:
-            response = conn.protocol.reject(status, body)
-            if json_body:
-                response.headers["Content-Type"] = "application/json"
-            conn.send_response(response)
-            self._log_handshake(
-                HandshakeRecord(
-                    path=path,
-                    query=query,
-                    headers=headers,
-                    status=status,
-                    at=time.time(),
-                    connection_id=conn.connection_id,
-                    reason=reason,
-                )
+        response, reason = self._admit_handshake(conn, request, path, query, headers)
+        status = response.status_code
+        self._log_handshake(
+            HandshakeRecord(
+                path=path,
+                query=query,
+                headers=headers,
+                status=status,
+                at=time.time(),
+                connection_id=conn.connection_id,
+                reason=reason,
             )
+        )
+        if status != 101:
             _log.info("handshake refused with %d: %s", status, reason)
+            conn.send_response(response)
+            return
+        connection_id = conn.connection_id
+        assert connection_id is not None
+        with self._cond:
+            self._connections[connection_id] = conn
+            conn.muted = False
+        conn.send_response(response, register=True)
+        self._notify()
+        _log.info(
+            "(%s) Client [Connection Id: %s] connected from %s",
+            self._ids.request_id(),
+            connection_id,
+            conn.source_ip,
+        )
+
+    def _admit_handshake(
+        self,
+        conn: GatewayConnection,
+        request: Request,
+        path: str,
+        query: Mapping[str, str],
+        headers: HeaderMap,
+    ) -> tuple[Response, str]:
+        """The response to a handshake (101 to accept) and why it was refused."""
+
+        def refuse(status: int, body: str, reason: str) -> tuple[Response, str]:
+            response = conn.protocol.reject(status, body)
+            if body.startswith("{"):
+                response.headers["Content-Type"] = "application/json"
+            return response, reason
 
         with self._cond:
             refusal = self._refuse.pop(0) if self._refuse else None
         if refusal is not None:
-            refuse(refusal[0], refusal[1], "refused by refuse_next()", json_body=False)
-            return
+            return refuse(refusal[0], refusal[1], "refused by refuse_next()")
         if path.rstrip("/") != f"/{self.stage}":
-            refuse(403, '{"message":"Forbidden"}', f"no stage at {path!r}")
-            return
+            return refuse(403, _FORBIDDEN, f"no stage at {path!r}")
         identity: Optional[Identity] = None
         if self.iam_keys:
             try:
                 identity = self._check_iam(request, headers)
             except SignatureError as exc:
-                refuse(403, '{"message":"Forbidden"}', f"SigV4 {exc}")
-                return
+                return refuse(403, _FORBIDDEN, f"SigV4 {exc}")
         response = conn.protocol.accept(request)
         if response.status_code != 101:
-            body = response.body.decode("utf-8", "replace").strip()
-            conn.send_response(response)
-            self._log_handshake(
-                HandshakeRecord(
-                    path=path,
-                    query=query,
-                    headers=headers,
-                    status=response.status_code,
-                    at=time.time(),
-                    reason=body,
-                )
-            )
-            return
+            return response, response.body.decode("utf-8", "replace").strip()
         connection_id = self._ids.connection_id()
         conn.connection_id = connection_id
         connect = ConnectRequest(
@@ -598,32 +614,12 @@ class LocalGateway:
             try:
                 hook(connect)
             except Deny as deny:
-                refuse(deny.status, json.dumps({"message": deny.message}), f"denied: {deny}")
-                return
+                body = json.dumps({"message": deny.message})
+                return refuse(deny.status, body, f"denied by a $connect hook: {deny}")
             except Exception:
                 _log.exception("$connect hook failed for %s", connection_id)
-                refuse(500, '{"message": "Internal server error"}', "$connect hook raised")
-                return
-        with self._cond:
-            self._connections[connection_id] = conn
-            conn.muted = False
-        conn.send_response(response, register=True)
-        self._log_handshake(
-            HandshakeRecord(
-                path=path,
-                query=query,
-                headers=headers,
-                status=101,
-                at=time.time(),
-                connection_id=connection_id,
-            )
-        )
-        _log.info(
-            "(%s) Client [Connection Id: %s] connected from %s",
-            self._ids.request_id(),
-            connection_id,
-            conn.source_ip,
-        )
+                return refuse(500, _INTERNAL_ERROR, "a $connect hook raised")
+        return response, ""
 
     def _check_iam(self, request: Request, headers: HeaderMap) -> Identity:
         """Who signed the handshake (SigV4, header or query form); raises SignatureError."""

@@ -63,7 +63,24 @@ class HeaderMap(Mapping[str, str]):
         return self._items
 
     def __repr__(self) -> str:
-        return f"HeaderMap({dict(self.items())!r})"
+        shown = {
+            name: "<redacted>" if name.lower() in _SECRET_HEADERS else value
+            for name, value in self.items()
+        }
+        return f"HeaderMap({shown!r})"
+
+
+_SECRET_HEADERS = frozenset({"authorization", "x-amz-security-token", "cookie"})
+_SECRET_PARAMS = frozenset({"x-amz-signature", "x-amz-security-token"})
+
+
+def _query_repr(query: Mapping[str, str]) -> str:
+    """A query's repr with signatures and session tokens hidden."""
+    shown = {
+        name: "<redacted>" if name.lower() in _SECRET_PARAMS else value
+        for name, value in query.items()
+    }
+    return repr(shown)
 
 
 @attrs.frozen
@@ -93,7 +110,7 @@ class ConnectRequest:
 
     connection_id: str
     headers: HeaderMap
-    query: Mapping[str, str]
+    query: Mapping[str, str] = attrs.field(repr=_query_repr)
     path: str
     source_ip: str = "127.0.0.1"
     identity: Optional[Identity] = None
@@ -110,7 +127,7 @@ class HandshakeRecord:
     """
 
     path: str
-    query: Mapping[str, str]
+    query: Mapping[str, str] = attrs.field(repr=_query_repr)
     headers: HeaderMap
     status: Optional[int]
     at: float
