@@ -284,7 +284,7 @@ class LocalGateway:
             raise ValueError(
                 f"{name!r} is a {op.direction.value} operation: API Gateway has no route for it"
             )
-        known = ", ".join(self._routes.keys()) or "(none)"
+        known = ", ".join(self._routes.route_keys()) or "(none)"
         raise ValueError(f"no route {name!r} in the model; routes: {known}, $default")
 
     def on_connect(self, fn: ConnectHook) -> ConnectHook:

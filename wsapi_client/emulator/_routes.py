@@ -152,7 +152,7 @@ class RouteTable:
         """The route for ``key`` exactly as API Gateway matches it, or None."""
         return self._routes.get(key)
 
-    def keys(self) -> list[str]:
+    def route_keys(self) -> list[str]:
         """Every route key, sorted."""
         return sorted(self._routes)
 
