@@ -1,0 +1,131 @@
+"""``wsapi-client serve`` in a subprocess: prints its URLs, serves, logs, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Callable
+
+import boto3
+import pytest
+import websocket
+
+from wsapi_client.emulator import SAMPLE_API
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Served:
+    """A running ``serve`` process with its output lines collected by two reader threads."""
+
+    def __init__(self, *args: str) -> None:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wsapi_client", "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        self.stdout: queue.Queue[str] = queue.Queue()
+        self.stderr: queue.Queue[str] = queue.Queue()
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._pump, args=(self.process.stdout, self.stdout)),
+            threading.Thread(target=self._pump, args=(self.process.stderr, self.stderr)),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
+        for line in stream:
+            lines.put(line.rstrip("\n"))
+
+    def wait_for(self, lines: queue.Queue[str], text: str, timeout: float = 15.0) -> str:
+        seen = []
+        while True:
+            try:
+                line = lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"{text!r} not printed; got {seen}") from None
+            seen.append(line)
+            if text in line:
+                return line
+
+    def finish(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        for reader in self._readers:
+            reader.join(10)
+
+
+@pytest.fixture
+def served() -> Iterator[Callable[..., Served]]:
+    """Start ``serve`` processes; each is killed (if still running) and reaped afterwards."""
+    runs: list[Served] = []
+
+    def start(*args: str) -> Served:
+        run = Served(*args)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        run.finish()
+
+
+def test_serve_prints_urls_logs_and_stops_on_ctrl_c(served: Callable[..., Served]) -> None:
+    run = served(str(SAMPLE_API), "--idle-timeout", "30")
+    url = run.wait_for(run.stdout, "WebSocket URL:").split()[-1]
+    callback = run.wait_for(run.stdout, "Callback URL:").split()[-1]
+    assert url.startswith("ws://127.0.0.1:")
+    assert url.endswith("/default")
+    ws = websocket.create_connection(url, timeout=5)
+    try:
+        connected = run.wait_for(run.stderr, "connected from 127.0.0.1")
+        connection_id = re.search(r"Connection Id: (\S+)\]", connected).group(1)  # type: ignore[union-attr]
+        ws.send(json.dumps({"route": "SayHello", "payload": {"name": "cli"}}))
+        run.wait_for(run.stderr, "WebSocket Request Route: [SayHello]")
+        run.wait_for(run.stderr, "Method completed with status: 200")
+        ws.send("nonsense")
+        assert json.loads(ws.recv())["message"] == "Forbidden"
+        management = boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=callback,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="y",
+        )
+        management.post_to_connection(ConnectionId=connection_id, Data=b'{"route":"SendGreeting"}')
+        assert ws.recv() == '{"route":"SendGreeting"}'
+    finally:
+        ws.shutdown()
+    run.process.send_signal(signal.SIGINT)
+    assert run.process.wait(10) == 0
+    run.wait_for(run.stdout, "Stopped.")
+
+
+def test_bad_model_exits_2(served: Callable[..., Served], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"openapi": "3.0.3"}')
+    run = served(str(broken))
+    assert run.process.wait(15) == 2
+    run.wait_for(run.stderr, "cannot load")
+
+
+def test_bad_iam_key_is_a_usage_error(served: Callable[..., Served]) -> None:
+    run = served(str(SAMPLE_API), "--iam-key", "no-secret")
+    assert run.process.wait(15) == 2
+    run.wait_for(run.stderr, "ACCESS_KEY:SECRET_KEY")
