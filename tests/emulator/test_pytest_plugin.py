@@ -1,0 +1,109 @@
+"""The ``local_gateway`` pytest fixture, exercised in pytest subprocesses as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from wsapi_client.emulator import SAMPLE_API
+
+ROOT = Path(__file__).resolve().parents[2]
+
+USER_TEST = """
+import json
+import websocket
+
+def test_talks_to_the_gateway(local_gateway):
+    ws = websocket.create_connection(local_gateway.url, timeout=5)
+    ws.send(json.dumps({"route": "SayHello", "payload": {"name": "plugin"}}))
+    [message] = local_gateway.wait_for_messages(1)
+    assert message.payload == {"name": "plugin"}
+    ws.close()
+"""
+
+
+def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "wsapi_client.emulator.pytest_plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rs",
+            *args,
+        ],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_spec_from_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text(USER_TEST)
+    result = run_pytest(tmp_path, f"--wsapi-spec={SAMPLE_API}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_spec_from_the_ini_file_relative_to_rootdir(tmp_path: Path) -> None:
+    (tmp_path / "api.json").write_text(SAMPLE_API.read_text())
+    (tmp_path / "pytest.ini").write_text("[pytest]\nwsapi_spec = api.json\n")
+    (tmp_path / "test_user.py").write_text(USER_TEST)
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fixtures_can_be_overridden(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(
+        textwrap.dedent(f"""
+        import pytest
+
+        @pytest.fixture
+        def wsapi_spec():
+            return {str(SAMPLE_API)!r}
+
+        @pytest.fixture
+        def wsapi_gateway_options():
+            return {{"stage": "test", "idle_timeout": 30}}
+    """)
+    )
+    (tmp_path / "test_user.py").write_text(
+        USER_TEST
+        + textwrap.dedent("""
+        def test_options_apply(local_gateway):
+            assert local_gateway.url.endswith("/test")
+            assert local_gateway.idle_timeout == 30
+    """)
+    )
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_missing_spec_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text(USER_TEST)
+    result = run_pytest(tmp_path)
+    assert result.returncode == 1
+    assert "--wsapi-spec" in result.stdout
+
+
+def test_without_the_extra_the_fixture_skips(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(
+        "import sys\nsys.modules['websockets'] = None  # as if the extra were not installed\n"
+    )
+    (tmp_path / "test_user.py").write_text(USER_TEST)
+    result = run_pytest(tmp_path, f"--wsapi-spec={SAMPLE_API}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 skipped" in result.stdout
+    assert "wsapi-client[emulator]" in result.stdout
