@@ -29,6 +29,7 @@ import operator
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from wsapi_client._errors import SpecError, ValidationError
@@ -666,8 +667,13 @@ def _is_multiple(value: float, divisor: float) -> bool:
     try:
         quotient = value / divisor
     except OverflowError:
+        quotient = math.inf
+    if math.isfinite(quotient):
+        return float(quotient).is_integer()
+    if not math.isfinite(value):
         return False
-    return math.isfinite(quotient) and float(quotient).is_integer()
+    # A huge value over a small divisor overflows: exact arithmetic decides (as jsonschema does).
+    return (Fraction(value) / Fraction(divisor)).denominator == 1
 
 
 def _best(issues: Sequence[_Issue]) -> _Issue:
