@@ -214,7 +214,8 @@ class CustomAuth:
 
     The hook runs before every attempt (refresh a JWT there, append ``?token=...`` for a custom
     authorizer). If it raises, the attempt fails with :class:`AuthError` whose ``__cause__`` is the
-    original exception; its text is not copied into the message, as it may hold a token.
+    original exception; its text is not copied into the message, as it may hold a token. A hook
+    may raise :class:`AuthError` itself to give its own (secret-free) message.
     """
 
     def __init__(self, fn: Callable[[str], HookResult]) -> None:
@@ -227,6 +228,8 @@ class CustomAuth:
         """Call the hook and check what it returned."""
         try:
             result: object = self._fn(url)
+        except AuthError:
+            raise  # the hook's own AuthError already says what is wrong
         except Exception as exc:
             raise AuthError(
                 f"{self._origin} raised {type(exc).__name__}", url=redact_url(url), cause=exc

@@ -195,6 +195,14 @@ def test_custom_auth_wraps_a_raising_hook_without_its_text() -> None:
     assert error.status is None
 
 
+def test_custom_auth_passes_the_hooks_own_auth_error_through() -> None:
+    def hook(url: str) -> str:
+        raise AuthError("sign in again: the refresh token expired")
+
+    with pytest.raises(AuthError, match=r"^sign in again: the refresh token expired$"):
+        CustomAuth(hook).prepare("wss://h/s")
+
+
 class _Callable:
     def __call__(self, url: str) -> str:
         return 42  # type: ignore[return-value]
