@@ -194,3 +194,35 @@ def test_handlers_run_in_order_and_may_post_back(gateway: LocalGateway, connect:
     for topic in ("a", "b", "c"):
         send_json(ws, {"route": "SubscribeToNotifications", "payload": {"topic": topic}})
     assert [recv_json(ws)["payload"]["message"] for _ in range(3)] == ["on a", "on b", "on c"]
+
+
+def test_disconnect_log_says_how_each_connection_ended(
+    gateway_factory: GatewayFactory, connect: Connector
+) -> None:
+    gateway = gateway_factory(idle_timeout=0.3)
+    by_client = connect(gateway.url)
+    [client_id] = gateway.wait_for_connections(1)
+    by_client.close(status=4100, reason="bye")
+    gateway.wait_for_connections(0)
+    idle = connect(gateway.url)
+    [idle_id] = gateway.wait_for_connections(1)
+    assert recv_close(idle) == (1001, "Going away")
+    gateway.wait_for_connections(0)
+    connect(gateway.url)
+    [dropped_id] = gateway.wait_for_connections(1)
+    gateway.drop_all()
+    gateway.wait_for_connections(0)
+    outcomes = [(r.connection_id, r.code, r.initiated_by) for r in gateway.disconnect_log]
+    assert outcomes == [
+        (client_id, 4100, "client"),
+        (idle_id, 1001, "gateway"),
+        (dropped_id, 1006, "gateway"),
+    ]
+    assert gateway.disconnect_log[0].reason == "bye"
+
+
+def test_pings_are_counted(gateway: LocalGateway, connect: Connector) -> None:
+    ws = connect(gateway.url)
+    for _ in range(3):
+        ws.ping("p")
+    gateway.wait_until(lambda: gateway.pings_received == 3)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from wsapi_client.emulator._records import (
         ConnectRequest,
         Deny,
+        DisconnectRecord,
         GoneError,
         HandshakeRecord,
         HeaderMap,
@@ -29,6 +30,7 @@ SAMPLE_API = Path(__file__).with_name("sample_api.json")
 _EXPORTS: dict[str, str] = {
     "ConnectRequest": "wsapi_client.emulator._records",
     "Deny": "wsapi_client.emulator._records",
+    "DisconnectRecord": "wsapi_client.emulator._records",
     "GoneError": "wsapi_client.emulator._records",
     "Handler": "wsapi_client.emulator._gateway",
     "HandshakeRecord": "wsapi_client.emulator._records",
@@ -41,6 +43,7 @@ __all__ = [
     "SAMPLE_API",
     "ConnectRequest",
     "Deny",
+    "DisconnectRecord",
     "GoneError",
     "Handler",
     "HandshakeRecord",

@@ -65,6 +65,8 @@ class ConnectionHost(Protocol):
 
     def _handshake_hung(self, conn: GatewayConnection, request: Request) -> None: ...
 
+    def _on_ping(self, conn: GatewayConnection) -> None: ...
+
     def _dispatch(self, conn: GatewayConnection, data: Union[str, bytes]) -> None: ...
 
     def _connection_closed(self, conn: GatewayConnection) -> None: ...
@@ -107,8 +109,6 @@ class GatewayConnection:
         self.last_active = self.accepted_at
         self.last_active_wall = time.time()
         self.close_deadline: Optional[float] = None
-        self.close_code: Optional[int] = None
-        self.close_reason = ""
         self._fragments: list[bytes] = []
         self._fragment_text = False
         self.thread = threading.Thread(
@@ -312,10 +312,8 @@ class GatewayConnection:
             if frame.fin:
                 data, self._fragments = b"".join(self._fragments), []
                 self._on_message(data, self._fragment_text)
-        elif opcode is Opcode.CLOSE:
-            close = self.protocol.close_rcvd
-            if close is not None:
-                self.close_code, self.close_reason = int(close.code), close.reason
+        elif opcode is Opcode.PING:
+            self.host._on_ping(self)
 
     def _on_message(self, data: bytes, text: bool) -> None:
         if not self.registered or self.protocol.state is not OPEN:
@@ -346,6 +344,15 @@ class GatewayConnection:
             self._flush_locked(force=True)
             if self.protocol.close_expected():
                 self.close_deadline = time.monotonic() + self.host.close_timeout
+
+    def close_outcome(self) -> tuple[int, str, str]:
+        """``(code, reason, initiated_by)`` of a finished connection (see DisconnectRecord)."""
+        received, sent = self.protocol.close_rcvd, self.protocol.close_sent
+        if received is not None and (self.protocol.close_rcvd_then_sent or sent is None):
+            return int(received.code), received.reason, "client"
+        if sent is not None:
+            return int(sent.code), sent.reason, "gateway"
+        return 1006, "", "gateway" if self.aborted else "network"
 
     def _finish(self) -> None:
         with contextlib.suppress(OSError):

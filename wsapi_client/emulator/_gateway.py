@@ -27,6 +27,7 @@ from wsapi_client.emulator._management import ManagementServer
 from wsapi_client.emulator._records import (
     ConnectRequest,
     Deny,
+    DisconnectRecord,
     GoneError,
     HandshakeRecord,
     HeaderMap,
@@ -139,6 +140,8 @@ class LocalGateway:
         self._route_counts: dict[str, int] = {}
         self._message_count = 0
         self._handshakes: list[HandshakeRecord] = []
+        self._disconnects: list[DisconnectRecord] = []
+        self._pings = 0
         self._refuse: list[tuple[int, str]] = []
         self._hang_pending = 0
         self._answer_pings = True
@@ -415,6 +418,17 @@ class LocalGateway:
             return list(self._handshakes)
 
     @property
+    def disconnect_log(self) -> list[DisconnectRecord]:
+        """How every opened connection ended, in order (a snapshot)."""
+        with self._cond:
+            return list(self._disconnects)
+
+    @property
+    def pings_received(self) -> int:
+        """How many ping frames clients sent (answered or not)."""
+        return self._pings
+
+    @property
     def connect_count(self) -> int:
         """How many handshakes were attempted (accepted, refused or hung)."""
         with self._cond:
@@ -631,6 +645,11 @@ class LocalGateway:
             now=datetime.now(timezone.utc),
         )
 
+    def _on_ping(self, conn: GatewayConnection) -> None:
+        with self._cond:
+            self._pings += 1
+            self._cond.notify_all()
+
     def _log_handshake(self, record: HandshakeRecord) -> None:
         with self._cond:
             self._handshakes.append(record)
@@ -725,18 +744,31 @@ class LocalGateway:
 
     def _connection_closed(self, conn: GatewayConnection) -> None:
         connection_id = conn.connection_id
+        record = None
         if conn.registered and connection_id is not None:
+            code, reason, initiated_by = conn.close_outcome()
+            record = DisconnectRecord(
+                connection_id=connection_id,
+                code=code,
+                reason=reason,
+                initiated_by=initiated_by,
+                at=time.time(),
+            )
             for hook in list(self._disconnect_hooks):
                 try:
                     hook(connection_id)
                 except Exception:
                     _log.exception("$disconnect hook failed for %s", connection_id)
             _log.info(
-                "Client [Connection Id: %s] disconnected (code %s)",
+                "Client [Connection Id: %s] disconnected: %d %s (closed by %s)",
                 connection_id,
-                conn.close_code if conn.close_code is not None else 1006,
+                code,
+                reason,
+                initiated_by,
             )
         with self._cond:
+            if record is not None:
+                self._disconnects.append(record)
             self._all.discard(conn)
             if connection_id is not None and self._connections.get(connection_id) is conn:
                 del self._connections[connection_id]

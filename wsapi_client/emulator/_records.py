@@ -13,6 +13,7 @@ from wsapi_client.emulator._sigv4 import Identity
 __all__ = [
     "ConnectRequest",
     "Deny",
+    "DisconnectRecord",
     "GoneError",
     "HandshakeRecord",
     "HeaderMap",
@@ -133,6 +134,24 @@ class HandshakeRecord:
     at: float
     connection_id: Optional[str] = None
     reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class DisconnectRecord:
+    """How a connection ended, for assertions on closes, drops and rotations.
+
+    ``code`` and ``reason`` are those of the close frame that started the closing handshake:
+    the client's when it closed first, the gateway's when it did (timeouts, 1009, fault
+    controls, stop); 1006 when the TCP connection ended without any close frame.
+    ``initiated_by`` is ``"client"``, ``"gateway"`` (including :meth:`drop_all`) or
+    ``"network"`` (the client vanished).
+    """
+
+    connection_id: str
+    code: int
+    reason: str
+    initiated_by: str
+    at: float
 
 
 class Deny(Exception):  # noqa: N818 - the name reads as the action a hook takes
