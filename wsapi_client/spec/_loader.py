@@ -432,7 +432,7 @@ class _Builder:
         while isinstance(node, Mapping) and "$ref" in node:
             ref = node["$ref"]
             if isinstance(ref, str) and ref in seen:
-                raise self.fail(pointer, f"$ref {ref!r} is circular")
+                raise self.fail(f"{pointer}/$ref", f"$ref {ref!r} is circular")
             if isinstance(ref, str):
                 seen.add(ref)
             node, pointer = self._resolve(ref, f"{pointer}/$ref")

@@ -375,7 +375,7 @@ _FIRST_SYMBOL = re.compile(
 
 
 def _lodash_upper_first(word: str) -> str:
-    """lodash ``upperFirst``: the first symbol, with its marks and joined characters, upper-cased."""
+    """lodash ``upperFirst``: the first symbol (marks and joined characters too) upper-cased."""
     units = _to_utf16_units(word)
     if not _HAS_UNICODE.search(units):
         return upper_first(word)
