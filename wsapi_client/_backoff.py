@@ -122,7 +122,8 @@ class ReconnectSchedule:
         max_attempts = self.policy.max_attempts
         if max_attempts is not None and self.attempt >= max_attempts:
             return GiveUp(
-                f"gave up after {self.attempt} reconnect attempts" + (f": {reason}" if reason else "")
+                f"gave up after {self.attempt} reconnect attempts"
+                + (f": {reason}" if reason else "")
             )
         decision = Retry(self.delay_for(self.attempt), self.attempt)
         self.attempt += 1

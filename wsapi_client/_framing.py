@@ -44,9 +44,9 @@ def _pure_mask(key: bytes, data: bytes) -> bytes:
     if n == 0:
         return b""
     repeated = key * (n // 4 + 1)
-    return (
-        int.from_bytes(data, "little") ^ int.from_bytes(repeated[:n], "little")
-    ).to_bytes(n, "little")
+    return (int.from_bytes(data, "little") ^ int.from_bytes(repeated[:n], "little")).to_bytes(
+        n, "little"
+    )
 
 
 def _load_accelerated_mask() -> Optional[Callable[[bytes, bytes], bytes]]:

@@ -23,13 +23,25 @@ __all__ = ["Outbox", "Outgoing"]
 class Outgoing:
     """One encoded message: its frames, ready to write, and the future its sender holds."""
 
-    __slots__ = ("data", "enqueued_at", "future", "route")
+    __slots__ = ("claimed", "data", "enqueued_at", "future", "route")
 
     def __init__(self, data: bytes, future: Future[None], route: str, enqueued_at: float) -> None:
         self.data = data
         self.future = future
         self.route = route
         self.enqueued_at = enqueued_at
+        self.claimed = False
+
+    def claim(self) -> bool:
+        """Mark the message as being written; False if its sender cancelled it meanwhile.
+
+        A claimed message can no longer be cancelled; one put back after a failed write
+        stays claimed.
+        """
+        if self.claimed:
+            return True
+        self.claimed = True
+        return self.future.set_running_or_notify_cancel()
 
     def __repr__(self) -> str:
         return f"<Outgoing {self.route} {len(self.data)} bytes>"

@@ -23,11 +23,13 @@ def test_fifo_and_byte_accounting() -> None:
     box = Outbox(QueuePolicy())
     for n in range(5):
         box.push(item(n, size=n + 1))
-    assert len(box) == 5 and box.bytes == 15
+    assert len(box) == 5
+    assert box.bytes == 15
     assert routes(box.take(max_bytes=6)) == ["R0", "R1", "R2"]
     assert box.bytes == 9
     assert routes(box.clear()) == ["R3", "R4"]
-    assert box.bytes == 0 and not box
+    assert box.bytes == 0
+    assert not box
 
 
 def test_take_returns_at_least_one_message_even_if_larger_than_the_batch() -> None:
@@ -92,7 +94,8 @@ def test_ttl_expires_the_oldest_first() -> None:
 def test_no_ttl_never_expires() -> None:
     box = Outbox(QueuePolicy())
     box.push(item(1, at=0.0))
-    assert box.expire(1e9) == [] and box.next_expiry() is None
+    assert box.expire(1e9) == []
+    assert box.next_expiry() is None
 
 
 @pytest.mark.parametrize(

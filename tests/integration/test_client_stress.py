@@ -1,0 +1,202 @@
+"""Concurrency and resource tests: many senders under repeated drops, connect/close cycles,
+fork, and interpreter exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections import defaultdict
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Callable
+
+import psutil
+import pytest
+
+from wsapi_client import (
+    ClientClosedError,
+    ConnectionState,
+    QueuePolicy,
+    ReconnectPolicy,
+    WebSocketClient,
+)
+from wsapi_client.emulator import LocalGateway
+
+ClientFactory = Callable[..., WebSocketClient]
+SAMPLE = Path(__file__).resolve().parents[2] / "wsapi_client" / "emulator" / "sample_api.json"
+
+THREADS = 8
+PER_THREAD = 2000
+
+
+def test_eight_threads_under_repeated_drops(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    """No duplicate, no per-thread reordering, every message queued during an outage delivered.
+
+    Senders work in rounds; the server drops every connection once per round, mid-stream, and the
+    next round starts while the client is reconnecting, so sends pile up in the queue. A message
+    whose future completed before a drop was handed to the kernel and may be lost with the
+    connection (at-most-once, as on any WebSocket); one queued during an outage must arrive,
+    exactly once.
+    """
+    rounds = 5
+    per_round = PER_THREAD // rounds
+    client = make_client(
+        gateway.url,
+        reconnect=ReconnectPolicy(initial_delay=0.05, max_delay=0.05, jitter=False),
+        queue=QueuePolicy(max_messages=None, max_bytes=None),
+    )
+    queued_during_outage: set[tuple[int, int]] = set()
+    futures: dict[tuple[int, int], Future[None]] = {}
+    lock = threading.Lock()
+    round_start = threading.Barrier(THREADS + 1)
+    round_end = threading.Barrier(THREADS + 1)
+
+    def sender(t: int) -> None:
+        for r in range(rounds):
+            round_start.wait()
+            for i in range(r * per_round, (r + 1) * per_round):
+                future = client.send("SubscribeToNotifications", {"topic": f"{t}:{i}"})
+                queued = not future.done()
+                with lock:
+                    futures[(t, i)] = future
+                    if queued and client.state is not ConnectionState.CONNECTED:
+                        queued_during_outage.add((t, i))
+            round_end.wait()
+
+    def outage_messages_written() -> set[tuple[int, int]]:
+        with lock:
+            return {key for key in queued_during_outage if futures[key].done()}
+
+    def received_keys() -> set[tuple[int, int]]:
+        return {
+            (int(t), int(i)) for t, i in (m.payload["topic"].split(":") for m in gateway.received)
+        }
+
+    threads = [threading.Thread(target=sender, args=(t,)) for t in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for _ in range(rounds):
+        before = gateway.message_count
+        round_start.wait()
+        gateway.wait_until(lambda b=before: gateway.message_count >= b + 300, timeout=10)
+        # Drop once the flushed outage backlog has been read: a drop loses whatever the server
+        # has not read yet, flushed or not.
+        gateway.wait_until(lambda: outage_messages_written() <= received_keys(), timeout=10)
+        gateway.drop_all()
+        round_end.wait()
+    for thread in threads:
+        thread.join(10)
+    client.flush(timeout=30)
+    for future in futures.values():
+        future.result(10)
+    assert len(futures) == THREADS * PER_THREAD
+    gateway.wait_until(lambda: outage_messages_written() <= received_keys(), timeout=10)
+    client.close(timeout=10)
+
+    by_thread: dict[int, list[int]] = defaultdict(list)
+    seen: set[tuple[int, int]] = set()
+    for message in gateway.received:
+        t, i = map(int, message.payload["topic"].split(":"))
+        assert (t, i) not in seen, f"duplicate {(t, i)}"
+        seen.add((t, i))
+        by_thread[t].append(i)
+    for t, indices in by_thread.items():
+        assert indices == sorted(indices), f"thread {t} reordered"
+    assert queued_during_outage, "no send happened during an outage: the test proved nothing"
+    assert not queued_during_outage - seen
+    assert client.stats.reconnects >= rounds - 1  # the last drop may meet close()
+
+
+def _open_fds() -> int:
+    return psutil.Process().num_fds()
+
+
+def test_hundred_connect_close_cycles_leak_nothing(gateway: LocalGateway, sample_spec: Any) -> None:
+    def cycle() -> None:
+        client = WebSocketClient.connect(gateway.url, spec=sample_spec, timeout=5)
+        client.send("SayHello", {"name": "c"})
+        client.close()
+
+    cycle()  # warm up lazily created things (mask pool, logging, ...)
+    gateway.wait_until(lambda: not gateway.connections, timeout=5)
+    fds_before = _open_fds()
+    threads_before = threading.active_count()
+    for _ in range(100):
+        cycle()
+    gateway.wait_until(lambda: not gateway.connections, timeout=5)
+    assert threading.active_count() == threads_before
+    assert _open_fds() <= fds_before
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("wsapi-client")]
+
+
+def test_exactly_two_sdk_threads_per_connected_client(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    client = make_client(gateway.url)
+    mine = [t for t in threading.enumerate() if t.name.startswith(f"wsapi-{client.name}-")]
+    assert sorted(t.name.rsplit("-", 1)[0] if "reader" in t.name else t.name for t in mine) == [
+        f"wsapi-{client.name}-reader",
+        f"wsapi-{client.name}-supervisor",
+    ]
+    assert all(t.daemon for t in mine)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_child_gets_a_clear_error_and_the_parent_is_unaffected(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    client = make_client(gateway.url)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        code = 1
+        try:
+            try:
+                client.send("SayHello", {"name": "child"})
+            except ClientClosedError as exc:
+                if "os.fork()" in str(exc):
+                    code = 0
+            client.close()  # a no-op in the child: must not touch the parent's socket
+        finally:
+            os.write(write_end, bytes([code]))
+            os._exit(0)
+    os.close(write_end)
+    status = os.read(read_end, 1)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert status == b"\x00"
+    with client.expect("SendGreeting") as reply:
+        client.send("SayHello", {"name": "parent"})
+    assert reply.result(5)["greeting"] == "Hello, parent!"
+    assert [m.payload["name"] for m in gateway.wait_for_messages(1, timeout=5)] == ["parent"]
+
+
+def test_interpreter_exit_never_hangs_and_flushes(gateway: LocalGateway, tmp_path: Path) -> None:
+    script = tmp_path / "exit.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from wsapi_client import WebSocketClient
+            client = WebSocketClient.connect({gateway.url!r}, spec={str(SAMPLE)!r}, timeout=5)
+            for i in range(50):
+                client.send("SubscribeToNotifications", {{"topic": str(i)}})
+            # no close(): the interpreter exits with the client connected
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        timeout=20,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(gateway.wait_for_messages(50, timeout=5)) == 50

@@ -1,0 +1,1342 @@
+"""WebSocketClient: the threaded runtime.
+
+Threads, per client (DESIGN §3):
+
+- the **supervisor** connects (signing through the auth provider on every attempt), backs off,
+  reconnects, pings, rotates the connection before API Gateway's two-hour limit and, after each
+  (re)connect, flushes the outbound queue and then runs the ``with_reconnect`` callbacks;
+- one **reader** per connection decodes frames and calls listeners in frame order.
+
+Writes happen on the caller's thread under one lock (``_write_lock``): when a connection is up
+and nothing is queued, ``send`` writes straight to the socket; otherwise the message joins the
+outbound queue, and whichever thread next holds the lock with a connection up writes the whole
+backlog, many frames per socket call. Futures are completed outside the lock.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
+from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
+
+from wsapi_client import _framing
+from wsapi_client._auth import AuthProvider, NoAuth
+from wsapi_client._backoff import GiveUp, ReconnectSchedule, Retry
+from wsapi_client._connection import (
+    Closed,
+    Connection,
+    HandshakeFailure,
+    open_connection,
+    parse_close,
+)
+from wsapi_client._errors import (
+    AuthError,
+    BlockingCallError,
+    ClientClosedError,
+    ConnectError,
+    MessageExpiredError,
+    MessageTooLargeError,
+    QueueFullError,
+    ValidationError,
+    WsApiError,
+)
+from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent, ErrorKind
+from wsapi_client._listeners import Registry, Unlisten
+from wsapi_client._outbox import Outbox, Outgoing
+from wsapi_client._policies import Keepalive, QueuePolicy, ReconnectPolicy
+from wsapi_client._validation import compile_validator
+from wsapi_client.protocol import (
+    NO_PAYLOAD,
+    GatewayError,
+    Ignored,
+    Malformed,
+    RouteMessage,
+    classify,
+    encode,
+)
+from wsapi_client.spec import ApiSpec, Operation, load_spec
+
+__all__ = ["Expectation", "MessageStream", "WebSocketClient"]
+
+logger = logging.getLogger("wsapi_client")
+
+_C = TypeVar("_C", bound="WebSocketClient")
+_KEEPALIVE_DEFAULT = Keepalive()
+_WRITE_BATCH_BYTES = 256 * 1024
+_CLOSE_HANDSHAKE_TIMEOUT = 2.0
+_EXIT_FLUSH_TIMEOUT = 2.0
+_names = itertools.count(1)
+_live_clients: weakref.WeakSet[WebSocketClient] = weakref.WeakSet()
+
+SpecSource = Union[ApiSpec, str, "os.PathLike[str]", Mapping[str, Any]]
+
+_FINAL_STATES = frozenset({ConnectionState.CLOSING, ConnectionState.CLOSED, ConnectionState.FAILED})
+
+# Registry keys that are not routes (routes are str).
+_ANY = ("any",)
+_ERROR = ("error",)
+_STATE = ("state",)
+_RECONNECT = ("reconnect",)
+
+
+class _Stop(Exception):
+    """Internal: the client is stopping; unwinds the supervisor."""
+
+
+class WebSocketClient:
+    """A client for a WebSocket API: connect, send, listen; reconnects by itself.
+
+    Create one with :meth:`connect`, which blocks until the first connection is up::
+
+        client = WebSocketClient.connect(url, spec="api.json", auth=IamAuth())
+
+    or construct it, register listeners, and call :meth:`start`. Every method is safe to call
+    from any thread; listeners run on the client's reader thread.
+    """
+
+    spec_document: ClassVar[Optional[Mapping[str, Any]]] = None
+    """The embedded model of a generated client (the ``.api.json`` document)."""
+
+    _class_specs: ClassVar[dict[type, ApiSpec]] = {}
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        spec: Optional[SpecSource] = None,
+        auth: Optional[AuthProvider] = None,
+        reconnect: Optional[ReconnectPolicy] = None,
+        queue: Optional[QueuePolicy] = None,
+        keepalive: Optional[Keepalive] = _KEEPALIVE_DEFAULT,
+        max_connection_age: Optional[float] = 7000.0,
+        max_frame_size: Optional[int] = 32 * 1024,
+        max_message_size: Optional[int] = 128 * 1024,
+        connect_timeout: float = 10.0,
+        name: Optional[str] = None,
+        validate: bool = True,
+        sslopt: Optional[Mapping[str, Any]] = None,
+        clock: Callable[[], float] = time.monotonic,
+        random: Optional[Callable[[], float]] = None,
+    ) -> None:
+        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
+            raise ValueError(f"url must start with ws:// or wss://, got {url!r}")
+        for label, value in (
+            ("max_connection_age", max_connection_age),
+            ("max_frame_size", max_frame_size),
+            ("max_message_size", max_message_size),
+        ):
+            if value is not None and value <= 0:
+                raise ValueError(f"{label} must be None or > 0, got {value!r}")
+        self.url = url
+        self.name = name or f"client-{next(_names)}"
+        self.spec: Optional[ApiSpec] = self._resolve_spec(spec)
+        self.auth: AuthProvider = auth if auth is not None else NoAuth()
+        self.reconnect_policy = reconnect if reconnect is not None else ReconnectPolicy()
+        self.queue_policy = queue if queue is not None else QueuePolicy()
+        self.keepalive = keepalive
+        self.max_connection_age = max_connection_age
+        self.max_frame_size = max_frame_size
+        self.max_message_size = max_message_size
+        self.connect_timeout = connect_timeout
+        self.validate = validate
+        self._sslopt = sslopt
+        self._clock = clock
+        self._random = random
+        self._io_timeout = keepalive.timeout if keepalive is not None else 30.0
+
+        # Write side: one lock guards the active connection, the queue and the counters.
+        self._write_lock = threading.Lock()
+        self._room = threading.Condition(self._write_lock)
+        self._outbox = Outbox(self.queue_policy)
+        self._active: Optional[Connection] = None
+        self._in_flight = 0
+        self._accepting = True
+        self._closed_reason = "the client is closed"
+
+        # Supervisor side.
+        self._cond = threading.Condition(threading.Lock())
+        self._state = ConnectionState.CONNECTING
+        self._stop_mode: Optional[str] = None  # "close" | "disconnect"
+        self._started = False
+        self._supervisor: Optional[threading.Thread] = None
+        self._readers: dict[int, tuple[threading.Thread, Connection]] = {}
+        self._stop_requested = False
+        self._sdk_threads: set[int] = set()
+        self._connected_event = threading.Event()
+        self._first_outcome: Optional[BaseException] = None
+        self._first_done = threading.Event()
+        self._connection_numbers = itertools.count(1)
+        self._fail_reason: Optional[str] = None
+
+        # Listeners; the dispatch lock makes callbacks run one at a time, even while a rotation
+        # has two connections reading.
+        self._registry: Registry[Any] = Registry()
+        self._dispatch_lock = threading.RLock()
+        self._resubscribed = False
+        self._validators: dict[str, Callable[[Any], None]] = {}
+
+        # Counters.
+        self._messages_in = 0
+        self._messages_out = 0
+        self._bytes_in = 0
+        self._bytes_out = 0
+        self._ignored = 0
+        self._reconnects = 0
+        self._last_close: tuple[Optional[int], Optional[str]] = (None, None)
+
+        self._pid = os.getpid()
+        self._forked = False
+        _live_clients.add(self)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def connect(cls: type[_C], url: str, *, timeout: Optional[float] = 10.0, **options: Any) -> _C:
+        """Create a client and block until it is connected.
+
+        Raises :class:`ConnectError` (with the cause: HTTP status, refused, DNS, TLS, timeout)
+        or :class:`AuthError` (401/403) when no connection is made within ``timeout``; retryable
+        failures are retried inside it by the reconnect policy.
+        """
+        client = cls(url, **options)
+        client.start(timeout=timeout)
+        return client
+
+    def _resolve_spec(self, spec: Optional[SpecSource]) -> Optional[ApiSpec]:
+        if isinstance(spec, ApiSpec):
+            return spec
+        if spec is not None:
+            return load_spec(spec)
+        cls = type(self)
+        document = cls.spec_document
+        if document is None:
+            return None
+        cached = WebSocketClient._class_specs.get(cls)
+        if cached is None:
+            cached = load_spec(document, name=cls.__name__)
+            WebSocketClient._class_specs[cls] = cached
+        return cached
+
+    def start(self, timeout: Optional[float] = 10.0) -> None:
+        """Start the supervisor and wait for the first connection (see :meth:`connect`)."""
+        self._check_fork()
+        with self._cond:
+            if self._started:
+                raise WsApiError(f"{self.name} was already started")
+            if self._stop_mode is not None:
+                raise ClientClosedError(self._closed_reason)
+            self._started = True
+        deadline = None if timeout is None else self._clock() + timeout
+        thread = threading.Thread(
+            target=self._supervise,
+            args=(deadline,),
+            name=f"wsapi-{self.name}-supervisor",
+            daemon=True,
+        )
+        self._supervisor = thread
+        thread.start()
+        if not self._first_done.wait(None if timeout is None else timeout + 1.0):
+            self.disconnect()
+            raise ConnectError(
+                f"could not connect to {self._display_url()} within {timeout:g} s",
+                url=self._display_url(),
+            )
+        outcome = self._first_outcome
+        if outcome is not None:
+            self._join_threads(self._clock() + 5.0)
+            raise outcome
+
+    # ------------------------------------------------------------------ public state
+
+    @property
+    def state(self) -> ConnectionState:
+        """The current :class:`ConnectionState`."""
+        return self._state
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the counters: messages and bytes in/out, queue, reconnects, close."""
+        with self._write_lock:
+            queued, queued_bytes = len(self._outbox), self._outbox.bytes
+            active = self._active
+        age = self._clock() - active.opened_at if active is not None else None
+        code, reason = self._last_close
+        return ClientStats(
+            messages_in=self._messages_in,
+            messages_out=self._messages_out,
+            bytes_in=self._bytes_in,
+            bytes_out=self._bytes_out,
+            ignored_frames=self._ignored,
+            queued=queued,
+            queued_bytes=queued_bytes,
+            reconnects=self._reconnects,
+            last_close_code=code,
+            last_close_reason=reason,
+            connection_age=age,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self._display_url()} {self._state.value}>"
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, route: str, payload: Any = NO_PAYLOAD) -> Future[None]:
+        """Validate, encode and write (or queue) one message; returns a Future.
+
+        The future completes when the message has been written to a connection, or fails with
+        :class:`QueueFullError`, :class:`MessageExpiredError` or :class:`ClientClosedError`.
+        Validation and size errors are raised here, before anything is queued.
+        """
+        if self._forked:
+            self._check_fork()
+        op = self._outbound_operation(route)
+        wire_route = op.route_key if op is not None else route
+        body = self._encode_payload(op, payload) if op is not None else payload
+        data = encode(wire_route, body).encode("utf-8")
+        return self._send_encoded(wire_route, data)
+
+    def _send_encoded(self, route: str, data: bytes) -> Future[None]:
+        limit = self.max_message_size
+        if limit is not None and len(data) > limit:
+            raise MessageTooLargeError(len(data), limit)
+        frames = _framing.build_message(data, _framing.OPCODE_TEXT, self.max_frame_size)
+        future: Future[None] = Future()
+        item = Outgoing(frames, future, route, self._clock())
+        done: list[Outgoing] = []
+        failed: list[tuple[Outgoing, BaseException]] = []
+        with self._write_lock:
+            if not self._accepting:
+                raise ClientClosedError(self._closed_reason)
+            conn = self._active
+            if conn is not None and not self._outbox:
+                item.claim()
+                self._write_locked(conn, [item], done)
+            else:
+                self._enqueue_locked(item, failed)
+                # Read again: a "block" wait may have spanned a reconnect.
+                conn = self._active
+                if conn is not None:
+                    self._drain_locked(conn, done)
+        if done or failed:
+            _settle(done, failed)
+        return future
+
+    def _enqueue_locked(self, item: Outgoing, failed: list[tuple[Outgoing, BaseException]]) -> None:
+        outbox = self._outbox
+        size = len(item.data)
+        outbox.check_fits_at_all(size)
+        if not outbox.has_room(size) and self.queue_policy.overflow == "block":
+            if self._on_sdk_thread():
+                raise QueueFullError(
+                    "outbound queue full; a listener cannot block waiting for room "
+                    "(it would stop the reader)"
+                )
+            while not outbox.has_room(size):
+                if not self._accepting:
+                    raise ClientClosedError(self._closed_reason)
+                self._room.wait()
+            if not self._accepting:
+                raise ClientClosedError(self._closed_reason)
+        for evicted in outbox.push(item):
+            failed.append(
+                (evicted, QueueFullError("dropped from a full outbound queue (drop_oldest)"))
+            )
+
+    def _drain_locked(self, conn: Connection, done: list[Outgoing]) -> None:
+        """Write the whole backlog to ``conn``, several frames per socket call."""
+        outbox = self._outbox
+        while outbox and self._active is conn:
+            batch = outbox.take(_WRITE_BATCH_BYTES)
+            live = [item for item in batch if item.claim()]
+            if live and not self._write_locked(conn, live, done):
+                break
+        self._room.notify_all()
+
+    def _write_locked(self, conn: Connection, items: list[Outgoing], done: list[Outgoing]) -> bool:
+        """Write ``items`` to ``conn``; on failure re-queue the unwritten ones at the head.
+
+        Returns False when the connection failed (it is then no longer active).
+        """
+        data = items[0].data if len(items) == 1 else b"".join(i.data for i in items)
+        try:
+            conn.write(data)
+        except OSError as exc:
+            written = getattr(exc, "written", 0)
+            offset = 0
+            requeue = []
+            for item in items:
+                end = offset + len(item.data)
+                if end <= written:
+                    done.append(item)
+                    self._messages_out += 1
+                    self._bytes_out += len(item.data)
+                else:
+                    requeue.append(item)
+                offset = end
+            self._outbox.requeue(requeue)
+            logger.info(
+                "%s: write failed on connection #%d (%s); %d message(s) back in the queue",
+                self.name,
+                conn.number,
+                exc,
+                len(requeue),
+            )
+            self._lose_locked(conn, f"write failed: {exc}")
+            return False
+        done.extend(items)
+        self._messages_out += len(items)
+        self._bytes_out += len(data)
+        return True
+
+    def _lose_locked(self, conn: Connection, reason: str) -> None:
+        """Take ``conn`` out of service after an I/O failure; the supervisor reconnects."""
+        if self._active is conn:
+            self._active = None
+        conn.abort()
+
+    def flush(self, timeout: Optional[float] = None) -> None:
+        """Block until every queued message has been written, or raise ``TimeoutError``."""
+        self._check_blocking_allowed("flush")
+        deadline = None if timeout is None else self._clock() + timeout
+        with self._room:
+            while self._outbox:
+                if self._state in (ConnectionState.CLOSED, ConnectionState.FAILED):
+                    raise ClientClosedError(self._closed_reason)
+                remaining = None if deadline is None else deadline - self._clock()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(
+                        f"{len(self._outbox)} message(s) still queued after {timeout:g} s"
+                    )
+                self._room.wait(remaining)
+
+    # ------------------------------------------------------------------ listening
+
+    def on(self, route: str, callback: Callable[[Any], None]) -> Unlisten:
+        """Call ``callback(payload)`` for every message of ``route``; returns an unlisten callable.
+
+        ``route`` may be the route key (``SendGreeting``) or the PDK server SDK's name; both
+        reach the same listeners.
+        """
+        return self._registry.add(self._inbound_key(route), callback)
+
+    def on_any_message(self, callback: Callable[[str, Any], None]) -> Unlisten:
+        """Call ``callback(route, payload)`` for every routed message, known route or not."""
+        return self._registry.add(_ANY, callback)
+
+    def on_error(self, callback: Callable[[ErrorEvent], None]) -> Unlisten:
+        """Call ``callback(event)`` for gateway error frames, undecodable data, listener errors
+        and connection problems; see :class:`ErrorEvent`."""
+        return self._registry.add(_ERROR, callback)
+
+    def on_state_change(self, callback: Callable[[ConnectionState], None]) -> Unlisten:
+        """Call ``callback(new_state)`` on every :class:`ConnectionState` change."""
+        return self._registry.add(_STATE, callback)
+
+    def with_reconnect(self, callback: Callable[[], None]) -> Unlisten:
+        """Run ``callback()`` now if connected, and after every reconnect (after the queue has
+        been flushed): the place to (re)subscribe."""
+        with self._cond:
+            unlisten = self._registry.add(_RECONNECT, callback)
+            run_now = self._resubscribed
+        if run_now:
+            self._call_safely(callback, (), "with_reconnect callback")
+        return unlisten
+
+    def wait_for(
+        self,
+        route: str,
+        *,
+        where: Optional[Callable[[Any], bool]] = None,
+        timeout: Optional[float] = None,
+    ) -> Any:
+        """Block until a message of ``route`` (matching ``where``) arrives after this call.
+
+        Raises ``TimeoutError``. To catch the reply to something you send, use :meth:`expect`,
+        which is registered before the send and cannot miss a fast reply.
+        """
+        self._check_blocking_allowed("wait_for")
+        with self.expect(route, where=where) as expectation:
+            return expectation.result(timeout)
+
+    def expect(self, route: str, *, where: Optional[Callable[[Any], bool]] = None) -> Expectation:
+        """Register now for the next message of ``route``; read it later with ``.result()``."""
+        return Expectation(self, route, where)
+
+    def messages(self, route: str, *, timeout: Optional[float] = None) -> MessageStream:
+        """An iterator over messages of ``route``, buffered from this call on.
+
+        Iteration stops when no message arrives within ``timeout`` seconds (None: wait until
+        the client closes). Close it (or use ``with``) to stop buffering.
+        """
+        return MessageStream(self, route, timeout)
+
+    def wait_until_connected(self, timeout: Optional[float] = None) -> None:
+        """Block until the client is connected; ``TimeoutError`` or ``ClientClosedError``."""
+        self._check_blocking_allowed("wait_until_connected")
+        deadline = None if timeout is None else self._clock() + timeout
+        with self._cond:
+            while self._state is not ConnectionState.CONNECTED:
+                if self._state in (ConnectionState.CLOSED, ConnectionState.FAILED):
+                    raise ClientClosedError(self._closed_reason)
+                remaining = None if deadline is None else deadline - self._clock()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"not connected after {timeout:g} s ({self._state})")
+                self._cond.wait(remaining)
+
+    # ------------------------------------------------------------------ closing
+
+    def close(self, timeout: Optional[float] = 10.0) -> None:
+        """Flush the queue, close the connection with 1000 and stop every SDK thread.
+
+        Idempotent. Messages still queued when ``timeout`` runs out fail with
+        :class:`ClientClosedError`. From a listener it only starts the close (a thread cannot
+        wait for itself).
+        """
+        self._stop("close", timeout)
+
+    def disconnect(self) -> None:
+        """Stop at once: no flush; queued messages fail with :class:`ClientClosedError`."""
+        self._stop("disconnect", 5.0)
+
+    def _stop(self, mode: str, timeout: Optional[float]) -> None:
+        if self._forked:
+            self._forked_close()
+            return
+        deadline = self._clock() + (timeout if timeout is not None else 3600.0)
+        on_sdk_thread = self._on_sdk_thread()
+        with self._cond:
+            first = not self._stop_requested
+            self._stop_requested = True
+            started = self._started
+        if first:
+            logger.debug("%s: %s requested", self.name, mode)
+            with self._write_lock:
+                self._accepting = False
+                self._closed_reason = (
+                    "the client was closed" if mode == "close" else "the client was disconnected"
+                )
+                self._room.notify_all()
+            if not started:
+                with self._cond:
+                    self._stop_mode = mode
+                self._finish_stopped()
+                return
+            if mode == "close":
+                self._set_state(ConnectionState.CLOSING)
+                if not on_sdk_thread:
+                    # The supervisor keeps reconnecting meanwhile, so an outage does not lose
+                    # what was queued, as long as the connection returns within the timeout.
+                    with contextlib.suppress(TimeoutError, ClientClosedError):
+                        self.flush(max(0.0, deadline - self._clock()))
+            with self._cond:
+                self._stop_mode = mode
+                self._cond.notify_all()
+        if not on_sdk_thread:
+            self._join_threads(deadline)
+
+    def _join_threads(self, deadline: float) -> None:
+        supervisor = self._supervisor
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join(max(0.0, deadline - self._clock()))
+        for thread, _conn in list(self._readers.values()):
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - self._clock()))
+
+    def _finish_stopped(self) -> None:
+        """Fail whatever is still queued and settle in CLOSED (or FAILED)."""
+        with self._write_lock:
+            self._accepting = False
+            leftovers = self._outbox.clear()
+            self._room.notify_all()
+        if leftovers:
+            logger.warning(
+                "%s: %d queued message(s) not sent: %s",
+                self.name,
+                len(leftovers),
+                self._closed_reason,
+            )
+        _settle([], [(item, ClientClosedError(self._closed_reason)) for item in leftovers])
+        if self._state is not ConnectionState.FAILED:
+            self._set_state(ConnectionState.CLOSED)
+        self._connected_event.clear()
+
+    # ------------------------------------------------------------------ supervisor
+
+    def _supervise(self, first_deadline: Optional[float]) -> None:
+        self._sdk_threads.add(threading.get_ident())
+        schedule = ReconnectSchedule(self.reconnect_policy, self._random)
+        decision: Union[Retry, GiveUp] = schedule.first()
+        last_failure: Optional[HandshakeFailure] = None
+        first = True
+        try:
+            while True:
+                assert isinstance(decision, Retry)
+                if decision.delay > 0:
+                    logger.info(
+                        "%s: reconnect attempt %d in %.3f s",
+                        self.name,
+                        decision.attempt + 1,
+                        decision.delay,
+                    )
+                deadline = self._clock() + decision.delay
+                if first and first_deadline is not None:
+                    deadline = min(deadline, first_deadline)
+                self._idle_until(deadline)
+                if first and first_deadline is not None and self._clock() >= first_deadline:
+                    self._first_failed(self._connect_error("timed out", last_failure))
+                    return
+                conn, failure = self._attempt(first_deadline if first else None)
+                if conn is None:
+                    assert failure is not None
+                    last_failure = failure
+                    decision = schedule.failed(failure.status, failure.message)
+                    if isinstance(decision, GiveUp):
+                        self._give_up(decision.reason, failure, first)
+                        return
+                    continue
+                schedule.connected(self._clock())
+                self._go_live(conn, reconnected=not first)
+                if first:
+                    first = False
+                    self._first_done.set()
+                reason = self._watch(conn)
+                decision = schedule.disconnected(self._clock(), reason)
+                if isinstance(decision, GiveUp):
+                    self._give_up(decision.reason, None, False)
+                    return
+                self._set_state(ConnectionState.RECONNECTING)
+        except _Stop:
+            pass
+        except BaseException as exc:  # pragma: no cover - a bug; never leave the client wedged
+            logger.exception("%s: supervisor crashed", self.name)
+            self._emit_error("supervisor crashed: " + repr(exc), "connection", exception=exc)
+            with self._cond:
+                self._stop_mode = self._stop_mode or "disconnect"
+                self._fail_reason = f"internal error: {exc!r}"
+        finally:
+            self._shutdown_connections()
+            if first:
+                self._first_done.set()
+            self._finish_stopped()
+            self._sdk_threads.discard(threading.get_ident())
+
+    def _idle_until(self, deadline: float) -> None:
+        """Wait (for a backoff delay) until ``deadline``, expiring queued messages meanwhile."""
+        while True:
+            self._expire_queued()
+            now = self._clock()
+            wake = deadline
+            expiry = self._outbox.next_expiry()
+            if expiry is not None:
+                wake = min(wake, expiry)
+            with self._cond:
+                if self._stop_mode is not None:
+                    raise _Stop
+                if now >= deadline:
+                    return
+                self._cond.wait(max(0.0, wake - now))
+
+    def _attempt(
+        self, first_deadline: Optional[float]
+    ) -> tuple[Optional[Connection], Optional[HandshakeFailure]]:
+        try:
+            prepared = self.auth.prepare(self.url)
+        except Exception as exc:  # the hook's failure is an attempt's failure, not a crash
+            message = f"auth failed: {exc}"
+            if not isinstance(exc, AuthError):
+                message = f"auth hook raised {type(exc).__name__}: {exc}"
+            logger.warning("%s: %s", self.name, message)
+            self._emit_error(message, "auth", exception=exc)
+            # Counted like a 401: three in a row give up.
+            return None, HandshakeFailure(message, status=401, cause=exc)
+        timeout = self.connect_timeout
+        if first_deadline is not None:
+            timeout = max(0.05, min(timeout, first_deadline - self._clock()))
+        number = next(self._connection_numbers)
+        logger.debug("%s: connecting to %s (#%d)", self.name, prepared.display_url, number)
+        try:
+            conn = open_connection(
+                prepared.url,
+                prepared.headers,
+                timeout=timeout,
+                io_timeout=self._io_timeout,
+                number=number,
+                now=self._clock(),
+                sslopt=self._sslopt,
+            )
+        except HandshakeFailure as failure:
+            kind: ErrorKind = "auth" if failure.status in (401, 403) else "connection"
+            text = f"connecting to {prepared.display_url} failed: {failure.message}"
+            logger.warning("%s: %s", self.name, text)
+            self._emit_error(text, kind, exception=failure.cause or failure)
+            failure.message = text
+            return None, failure
+        with self._cond:
+            if self._stop_mode is not None:
+                conn.release()
+                raise _Stop
+        logger.info("%s: connected to %s (#%d)", self.name, prepared.display_url, number)
+        return conn, None
+
+    def _go_live(self, conn: Connection, *, reconnected: bool) -> None:
+        """Make ``conn`` the active connection: reader, flush, then resubscribe."""
+        self._start_reader(conn)
+        done: list[Outgoing] = []
+        with self._write_lock:
+            self._active = conn
+            if self._outbox:
+                logger.info("%s: flushing %d queued message(s)", self.name, len(self._outbox))
+            self._drain_locked(conn, done)
+        _settle(done, [])
+        if reconnected:
+            self._reconnects += 1
+        self._set_state(ConnectionState.CONNECTED)
+        self._connected_event.set()
+        with self._cond:
+            callbacks = self._registry.snapshot(_RECONNECT)
+            self._resubscribed = True
+        if reconnected:
+            for entry in callbacks:
+                self._call_safely(entry.callback, (), "with_reconnect callback")
+
+    def _start_reader(self, conn: Connection) -> None:
+        thread = threading.Thread(
+            target=self._read_loop,
+            args=(conn,),
+            name=f"wsapi-{self.name}-reader-{conn.number}",
+            daemon=True,
+        )
+        self._readers[conn.number] = (thread, conn)
+        thread.start()
+
+    def _watch(self, conn: Connection) -> str:
+        """Keep ``conn`` healthy until it ends: keepalive, rotation, queue expiry.
+
+        Returns the reason the connection was lost.
+        """
+        keepalive = self.keepalive
+        while True:
+            self._expire_queued()
+            now = self._clock()
+            wake = now + 3600.0
+            with self._cond:
+                if self._stop_mode is not None:
+                    raise _Stop
+                if conn.ended or (self._active is not conn and not conn.retiring):
+                    break
+            if keepalive is not None:
+                if conn.last_ping is not None and conn.last_received < conn.last_ping:
+                    if now - conn.last_ping >= keepalive.timeout:
+                        logger.warning(
+                            "%s: no answer to a ping within %g s; replacing the connection",
+                            self.name,
+                            keepalive.timeout,
+                        )
+                        self._emit_error(
+                            f"connection #{conn.number} is unresponsive (no pong within "
+                            f"{keepalive.timeout:g} s)",
+                            "connection",
+                        )
+                        self._abort(conn, 1006, "keepalive timeout")
+                        continue
+                    wake = min(wake, conn.last_ping + keepalive.timeout)
+                else:
+                    due = (
+                        max(conn.last_received, conn.last_ping or conn.opened_at)
+                        + keepalive.interval
+                    )
+                    if now >= due:
+                        self._ping(conn)
+                        continue
+                    wake = min(wake, due)
+            if self.max_connection_age is not None:
+                due = conn.opened_at + self.max_connection_age
+                if now >= due:
+                    replacement = self._rotate(conn)
+                    if replacement is not None:
+                        conn = replacement
+                    continue
+                wake = min(wake, due)
+            expiry = self._outbox.next_expiry()
+            if expiry is not None:
+                wake = min(wake, expiry)
+            with self._cond:
+                if self._stop_mode is None and not conn.ended and self._active is conn:
+                    self._cond.wait(max(0.0, wake - self._clock()))
+        code = conn.close_code if conn.close_code is not None else 1006
+        reason = f"connection #{conn.number} closed: {code} {conn.close_reason}".strip()
+        self._last_close = (code, conn.close_reason)
+        with self._write_lock:
+            if self._active is conn:
+                self._active = None
+        with self._cond:
+            self._resubscribed = False
+        self._connected_event.clear()
+        logger.warning("%s: %s; reconnecting", self.name, reason)
+        self._emit_error(reason, "connection")
+        return reason
+
+    def _ping(self, conn: Connection) -> None:
+        conn.last_ping = self._clock()
+        with self._write_lock:
+            if self._active is not conn:
+                return
+            try:
+                conn.write(_framing.build_control(_framing.OPCODE_PING))
+            except OSError as exc:
+                self._lose_locked(conn, f"ping failed: {exc}")
+
+    def _rotate(self, old: Connection) -> Optional[Connection]:
+        """Make-before-break: open, flush and resubscribe a new connection, then close ``old``."""
+        logger.info(
+            "%s: connection #%d reached max_connection_age (%g s); rotating",
+            self.name,
+            old.number,
+            self.max_connection_age,
+        )
+        new, _failure = self._attempt(None)
+        if new is None:
+            # Try again later; the old connection still works. Push the deadline a little.
+            old.opened_at = (
+                self._clock()
+                - (self.max_connection_age or 0)
+                + min(5.0, (self.max_connection_age or 5.0) / 2)
+            )
+            return None
+        old.retiring = True
+        self._go_live(new, reconnected=False)
+        with self._cond:
+            callbacks = self._registry.snapshot(_RECONNECT)
+        for entry in callbacks:
+            self._call_safely(entry.callback, (), "with_reconnect callback")
+        self._reconnects += 1
+        self._send_close(old, 1000, "rotating")
+        return new
+
+    def _send_close(self, conn: Connection, code: int, reason: str) -> None:
+        with self._write_lock:
+            if self._active is conn:
+                self._active = None
+            if conn.close_sent or conn.ended:
+                return
+            conn.close_sent = True
+            try:
+                conn.write(_framing.build_close(code, reason))
+            except OSError:
+                conn.abort()
+
+    def _abort(self, conn: Connection, code: int, reason: str) -> None:
+        with self._write_lock:
+            if self._active is conn:
+                self._active = None
+        conn.close_code, conn.close_reason = code, reason
+        conn.abort()
+        with self._cond:
+            conn.ended = True
+
+    def _shutdown_connections(self) -> None:
+        """Close every connection (1000, then wait for the readers) as the supervisor stops."""
+        with self._write_lock:
+            active = self._active
+            self._active = None
+        deadline = self._clock() + _CLOSE_HANDSHAKE_TIMEOUT
+        if active is not None:
+            active.retiring = True
+            self._send_close(active, 1000, "")
+        for thread, conn in list(self._readers.values()):
+            if thread is threading.current_thread():
+                continue
+            thread.join(max(0.0, deadline - self._clock()))
+            if thread.is_alive():
+                conn.abort()
+                thread.join(1.0)
+
+    def _expire_queued(self) -> None:
+        if self.queue_policy.ttl is None:
+            return
+        with self._write_lock:
+            expired = self._outbox.expire(self._clock())
+            if expired:
+                self._room.notify_all()
+        if expired:
+            ttl = self.queue_policy.ttl
+            logger.warning("%s: %d queued message(s) expired", self.name, len(expired))
+            _settle(
+                [],
+                [
+                    (item, MessageExpiredError(f"{item.route}: still queued after ttl {ttl:g} s"))
+                    for item in expired
+                ],
+            )
+
+    def _first_failed(self, error: BaseException) -> None:
+        self._first_outcome = error
+        with self._cond:
+            self._stop_mode = self._stop_mode or "disconnect"
+            self._closed_reason = f"connecting failed: {error}"
+        self._set_state(ConnectionState.FAILED)
+
+    def _connect_error(self, reason: str, failure: Optional[HandshakeFailure]) -> ConnectError:
+        """The exception for giving up, carrying the last attempt's status and cause."""
+        status = failure.status if failure is not None else None
+        cause = failure.cause if failure is not None else None
+        url = self._display_url()
+        message = f"could not connect to {url}: {reason}"
+        if failure is not None and failure.message not in reason:
+            message += f" (last attempt: {failure.message})"
+        error: ConnectError
+        if status in (401, 403) or isinstance(cause, AuthError):
+            error = AuthError(message, url=url, status=status, cause=cause)
+        else:
+            error = ConnectError(message, url=url, status=status, cause=cause)
+        error.__cause__ = cause
+        return error
+
+    def _give_up(self, reason: str, failure: Optional[HandshakeFailure], first: bool) -> None:
+        error = self._connect_error(reason, failure)
+        logger.error("%s: giving up: %s", self.name, reason)
+        self._fail_reason = reason
+        self._emit_error(
+            f"giving up: {reason}",
+            "auth" if isinstance(error, AuthError) else "connection",
+            exception=error,
+        )
+        with self._cond:
+            self._stop_mode = self._stop_mode or "disconnect"
+            self._closed_reason = f"the client gave up reconnecting: {reason}"
+        with self._write_lock:
+            self._accepting = False
+        self._set_state(ConnectionState.FAILED)
+        if first:
+            self._first_outcome = error
+
+    # ------------------------------------------------------------------ reader
+
+    def _read_loop(self, conn: Connection) -> None:
+        self._sdk_threads.add(threading.get_ident())
+        try:
+            while True:
+                opcode, data = conn.read_frame()
+                conn.last_received = self._clock()
+                if opcode == _framing.OPCODE_TEXT:
+                    self._messages_in += 1
+                    self._bytes_in += len(data)
+                    try:
+                        text = data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raw = data.decode("utf-8", "replace")
+                        self._emit_error(f"Failed to parse received data {raw}", "parse", raw=raw)
+                        continue
+                    self._dispatch(text)
+                elif opcode == _framing.OPCODE_BINARY:
+                    self._ignored += 1
+                elif opcode == _framing.OPCODE_PING:
+                    with self._write_lock:
+                        if not conn.close_sent:
+                            try:
+                                conn.write(_framing.build_control(_framing.OPCODE_PONG, data))
+                            except OSError as exc:
+                                self._lose_locked(conn, f"pong failed: {exc}")
+                elif opcode == _framing.OPCODE_CLOSE:
+                    code, reason = parse_close(data)
+                    conn.close_code, conn.close_reason = code, reason
+                    with self._write_lock:
+                        if self._active is conn:
+                            self._active = None
+                        if not conn.close_sent:
+                            conn.close_sent = True
+                            with contextlib.suppress(OSError):
+                                conn.write(_framing.build_close(code if code != 1005 else 1000))
+                    break
+        except Closed as closed:
+            if conn.close_code is None:
+                conn.close_code, conn.close_reason = closed.code, closed.reason
+        except Exception as exc:  # pragma: no cover - a bug; report, end this connection
+            logger.exception("%s: reader crashed", self.name)
+            conn.close_code, conn.close_reason = 1011, f"reader error: {exc!r}"
+        finally:
+            with self._write_lock:
+                if self._active is conn:
+                    self._active = None
+            conn.release()
+            with self._cond:
+                conn.ended = True
+                self._cond.notify_all()
+            self._readers.pop(conn.number, None)
+            self._sdk_threads.discard(threading.get_ident())
+
+    def _dispatch(self, text: str) -> None:
+        message = classify(text)
+        with self._dispatch_lock:
+            if isinstance(message, RouteMessage):
+                self._dispatch_route(message)
+            elif isinstance(message, GatewayError):
+                self._emit_error(
+                    message.message,
+                    "gateway",
+                    connection_id=message.connection_id,
+                    request_id=message.request_id,
+                    raw=message.raw,
+                )
+            elif isinstance(message, Malformed):
+                self._emit_error(message.message, message.kind, raw=message.raw)
+            elif isinstance(message, Ignored):
+                self._ignored += 1
+
+    def _dispatch_route(self, message: RouteMessage) -> None:
+        route = message.route
+        op = self.spec.find(route) if self.spec is not None else None
+        key = op.route_key if op is not None else route
+        entries = self._registry.snapshot(key)
+        if entries:
+            payload = message.payload
+            try:
+                decoded = self._decode_payload(op, payload) if op is not None else payload
+            except Exception as exc:
+                self._emit_error(
+                    f"{key}: received payload does not fit the model: {exc}",
+                    "decode",
+                    raw=message.raw,
+                    route=key,
+                    exception=exc,
+                )
+            else:
+                for entry in entries:
+                    self._call_listener(entry.callback, (decoded,), key)
+        for entry in self._registry.snapshot(_ANY):
+            self._call_listener(entry.callback, (key, message.payload), key)
+
+    def _call_listener(
+        self, callback: Callable[..., Any], args: tuple[Any, ...], route: str
+    ) -> None:
+        try:
+            callback(*args)
+        except Exception as exc:
+            logger.exception("%s: listener %r for %s raised", self.name, callback, route)
+            self._emit_error(
+                f"listener for {route} raised {type(exc).__name__}: {exc}",
+                "listener",
+                route=route,
+                exception=exc,
+            )
+
+    # ------------------------------------------------------------------ hooks for subclasses
+
+    def _encode_payload(self, op: Operation, payload: Any) -> Any:
+        """Check ``payload`` against ``op``'s model and return the JSON value to send.
+
+        Generated clients override this to unstructure their models first.
+        """
+        if payload is NO_PAYLOAD:
+            if op.has_body and op.body_required:
+                raise ValidationError("payload is required", route=op.route_key)
+            return NO_PAYLOAD
+        if not op.has_body:
+            raise ValidationError("this operation takes no payload", route=op.route_key)
+        if self.validate:
+            validator = self._validator(op)
+            try:
+                validator(payload)
+            except ValidationError as exc:
+                raise ValidationError(exc.message, exc.path, route=op.route_key) from None
+        return payload
+
+    def _decode_payload(self, op: Operation, payload: Any) -> Any:
+        """Check an inbound payload against ``op``'s model and return what listeners receive.
+
+        Generated clients override this to structure the payload into their models. Raising
+        here reports a ``decode`` error; the route's listeners are skipped.
+        """
+        if self.validate and op.has_body and payload is not None:
+            self._validator(op)(payload)
+        return payload
+
+    def _validator(self, op: Operation) -> Callable[[Any], None]:
+        validator = self._validators.get(op.route_key)
+        if validator is None:
+            assert self.spec is not None
+            assert op.request_schema is not None
+            validator = compile_validator(op.request_schema, self.spec.schemas)
+            self._validators[op.route_key] = validator
+        return validator
+
+    # ------------------------------------------------------------------ helpers
+
+    def _outbound_operation(self, route: str) -> Optional[Operation]:
+        if not isinstance(route, str) or not route:
+            raise ValidationError(f"route must be a non-empty string, got {route!r}")
+        spec = self.spec
+        if spec is None:
+            return None
+        op = spec.find(route)
+        if op is None:
+            known = ", ".join(
+                sorted(o.route_key for o in spec.operations if o.direction.client_sends)
+            )
+            raise ValidationError(f"unknown route {route!r}; the model's routes are: {known}")
+        if not op.direction.client_sends:
+            raise ValidationError(
+                f"{op.route_key} is a server_to_client operation; the client cannot send it",
+                route=op.route_key,
+            )
+        return op
+
+    def _inbound_key(self, route: str) -> str:
+        if not isinstance(route, str) or not route:
+            raise ValueError(f"route must be a non-empty string, got {route!r}")
+        if self.spec is not None:
+            op = self.spec.find(route)
+            if op is not None:
+                return op.route_key
+        return route
+
+    def _set_state(self, state: ConnectionState) -> None:
+        with self._cond:
+            if self._state is state:
+                return
+            if self._state is ConnectionState.FAILED and state is ConnectionState.CLOSED:
+                return
+            if self._stop_requested and state not in _FINAL_STATES:
+                return
+            self._state = state
+            self._cond.notify_all()
+        logger.debug("%s: state %s", self.name, state.value)
+        entries = self._registry.snapshot(_STATE)
+        if entries:
+            with self._dispatch_lock:
+                for entry in entries:
+                    self._call_safely(entry.callback, (state,), "state listener")
+
+    def _emit_error(
+        self,
+        message: str,
+        kind: ErrorKind,
+        *,
+        connection_id: Optional[str] = None,
+        request_id: Optional[str] = None,
+        raw: Optional[str] = None,
+        route: Optional[str] = None,
+        exception: Optional[BaseException] = None,
+    ) -> None:
+        entries = self._registry.snapshot(_ERROR)
+        if not entries:
+            if kind in ("gateway", "parse", "unexpected", "decode"):
+                logger.warning("%s: %s", self.name, message)
+            return
+        event = ErrorEvent(
+            message=message,
+            kind=kind,
+            connection_id=connection_id,
+            request_id=request_id,
+            raw=raw,
+            route=route,
+            exception=exception,
+        )
+        with self._dispatch_lock:
+            for entry in entries:
+                self._call_safely(entry.callback, (event,), "error listener")
+
+    def _call_safely(self, callback: Callable[..., Any], args: tuple[Any, ...], what: str) -> None:
+        try:
+            callback(*args)
+        except Exception as exc:
+            logger.exception("%s: %s %r raised", self.name, what, callback)
+            if what != "error listener":
+                self._emit_error(
+                    f"{what} raised {type(exc).__name__}: {exc}", "listener", exception=exc
+                )
+
+    def _on_sdk_thread(self) -> bool:
+        return threading.get_ident() in self._sdk_threads
+
+    def _check_blocking_allowed(self, what: str) -> None:
+        if self._forked:
+            self._check_fork()
+        if self._on_sdk_thread():
+            raise BlockingCallError(
+                f"{what}() called on {threading.current_thread().name}: it would wait for the "
+                "thread it runs on; call it from another thread, or use a listener instead"
+            )
+
+    def _display_url(self) -> str:
+        return self.url.split("?", 1)[0]
+
+    # ------------------------------------------------------------------ fork
+
+    def _check_fork(self) -> None:
+        if self._forked:
+            raise ClientClosedError(
+                f"{self.name} was created in process {self._pid} and cannot be used after "
+                "os.fork(); create a new client in the child process"
+            )
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: forget the parent's socket and threads without touching them."""
+        self._forked = True
+        self._write_lock = threading.Lock()
+        self._room = threading.Condition(self._write_lock)
+        self._cond = threading.Condition(threading.Lock())
+        self._dispatch_lock = threading.RLock()
+        self._active = None
+        self._accepting = False
+        self._supervisor = None
+        self._readers = {}
+        self._sdk_threads = set()
+
+    def _forked_close(self) -> None:
+        self._state = ConnectionState.CLOSED
+
+
+def _settle(done: list[Outgoing], failed: list[tuple[Outgoing, BaseException]]) -> None:
+    """Complete futures, outside every SDK lock (their callbacks are user code)."""
+    for item in done:
+        if not item.future.done():
+            item.future.set_result(None)
+    for item, error in failed:
+        future = item.future
+        if future.done():
+            continue
+        if not item.claim():
+            continue
+        future.set_exception(error)
+
+
+class Expectation:
+    """A registration for the next matching message, made before the send it answers.
+
+    Use as ``with client.expect("SendGreeting") as reply: client.send(...)``, then
+    ``reply.result(timeout)``. One-shot: it unregisters itself on the first match, on timeout
+    and on :meth:`cancel`.
+    """
+
+    def __init__(
+        self, client: WebSocketClient, route: str, where: Optional[Callable[[Any], bool]]
+    ) -> None:
+        self._client = client
+        self.route = route
+        self._where = where
+        self._future: Future[Any] = Future()
+        self._unlisten = client.on(route, self._offer)
+
+    def _offer(self, payload: Any) -> None:
+        if self._future.done():
+            return
+        if self._where is not None and not self._where(payload):
+            return
+        self._unlisten()
+        if self._future.set_running_or_notify_cancel():
+            self._future.set_result(payload)
+
+    def result(self, timeout: Optional[float] = None) -> Any:
+        """The matching message's payload; ``TimeoutError`` if none arrives in time."""
+        if not self._future.done():
+            self._client._check_blocking_allowed("Expectation.result")
+        try:
+            return self._future.result(timeout)
+        except TimeoutError:
+            self.cancel()
+            raise TimeoutError(
+                f"no {self.route} message within {timeout:g} s"
+                if timeout is not None
+                else f"no {self.route} message"
+            ) from None
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def cancel(self) -> None:
+        """Stop waiting."""
+        self._unlisten()
+        self._future.cancel()
+
+    def __enter__(self) -> Expectation:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is not None:
+            self.cancel()
+
+
+class MessageStream(Iterator[Any]):
+    """Messages of one route, buffered from creation; see :meth:`WebSocketClient.messages`."""
+
+    _END = object()
+
+    def __init__(self, client: WebSocketClient, route: str, timeout: Optional[float]) -> None:
+        self._client = client
+        self.route = route
+        self.timeout = timeout
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._unlisten = client.on(route, self._queue.put)
+        self._unlisten_state = client.on_state_change(self._on_state)
+
+    def _on_state(self, state: ConnectionState) -> None:
+        if state in (ConnectionState.CLOSED, ConnectionState.FAILED):
+            self._queue.put(self._END)
+
+    def __iter__(self) -> MessageStream:
+        return self
+
+    def __next__(self) -> Any:
+        if self._closed:
+            raise StopIteration
+        self._client._check_blocking_allowed("messages")
+        try:
+            item = self._queue.get(timeout=self.timeout)
+        except queue.Empty:
+            self.close()
+            raise StopIteration from None
+        if item is self._END:
+            self.close()
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        """Stop buffering; iteration ends."""
+        if not self._closed:
+            self._closed = True
+            self._unlisten()
+            self._unlisten_state()
+
+    def __enter__(self) -> MessageStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_live_clients):
+        client._after_fork_in_child()
+
+
+def _close_all_at_exit() -> None:
+    """At interpreter exit, give live clients a short, bounded chance to flush."""
+    for client in list(_live_clients):
+        if client._forked or client._stop_mode is not None or not client._started:
+            continue
+        try:
+            client.close(timeout=_EXIT_FLUSH_TIMEOUT)
+        except Exception:  # pragma: no cover - never fail interpreter exit
+            logger.debug("closing %s at exit failed", client.name, exc_info=True)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_close_all_at_exit)
