@@ -44,8 +44,9 @@ class Operation:
       API Gateway routes on;
     - ``server_route`` ``"GetHttpThing"``: the PDK server SDK's name,
       ``upperFirst(camelcase(operationId))`` (npm camelcase@6 rules);
-    - ``name`` ``"getHTTPThing"``: the PDK TypeScript client's operation name (the operationId,
-      or the PDK's fallback derived from path and method when there is none);
+    - ``name`` ``"getHttpThing"``: the PDK TypeScript client's operation name
+      (``camelcase(operationId)``, or the PDK's fallback derived from path and method when there
+      is none);
     - ``python_name`` ``"get_http_thing"``: the snake_case method name, keywords escaped.
     """
 
@@ -58,7 +59,7 @@ class Operation:
     method: str
     direction: Direction
     pointer: str
-    request_schema: Optional[JsonSchema] = None
+    request_schema: Optional[JsonSchema] = attrs.field(default=None, eq=False)
     request_schema_name: Optional[str] = None
     body_required: bool = False
     media_types: tuple[str, ...] = ()
