@@ -42,7 +42,36 @@ _EXPORTS: dict[str, str] = {
     "load_spec": "wsapi_client.spec",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "ApiSpec",
+    "AuthError",
+    "AuthProvider",
+    "BlockingCallError",
+    "ClientClosedError",
+    "ClientStats",
+    "ConnectError",
+    "ConnectionState",
+    "CustomAuth",
+    "Direction",
+    "ErrorEvent",
+    "Expectation",
+    "IamAuth",
+    "Keepalive",
+    "MessageExpiredError",
+    "MessageStream",
+    "MessageTooLargeError",
+    "NoAuth",
+    "Operation",
+    "QueueFullError",
+    "QueuePolicy",
+    "ReconnectPolicy",
+    "SpecError",
+    "ValidationError",
+    "WebSocketClient",
+    "WsApiError",
+    "__version__",
+    "load_spec",
+]
 
 if TYPE_CHECKING:
     from wsapi_client._auth import AuthProvider, CustomAuth, IamAuth, NoAuth

@@ -1,0 +1,71 @@
+"""``wsapi-client send`` and ``listen`` against the local gateway, in process."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wsapi_client.cli import main
+from wsapi_client.emulator import LocalGateway
+
+SAMPLE = str(Path(__file__).resolve().parents[2] / "wsapi_client" / "emulator" / "sample_api.json")
+
+
+def test_send_prints_the_reply(gateway: LocalGateway, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "send",
+            gateway.url,
+            "SayHello",
+            '{"name": "cli"}',
+            "--spec",
+            SAMPLE,
+            "--wait-for",
+            "SendGreeting",
+        ]
+    )
+    assert code == 0
+    line = capsys.readouterr().out.strip()
+    assert json.loads(line) == {"route": "SendGreeting", "payload": {"greeting": "Hello, cli!"}}
+
+
+def test_send_reports_validation_errors(
+    gateway: LocalGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["send", gateway.url, "SayHello", '{"name": 1}', "--spec", SAMPLE]) == 2
+    assert "name" in capsys.readouterr().err
+
+
+def test_send_rejects_bad_json(gateway: LocalGateway) -> None:
+    with pytest.raises(SystemExit, match="not valid JSON"):
+        main(["send", gateway.url, "SayHello", "{nope"])
+
+
+def test_listen_prints_messages_and_subscribes(
+    gateway: LocalGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def post_when_subscribed() -> None:
+        (message,) = gateway.wait_for_messages(1, route="SubscribeToNotifications", timeout=5)
+        for i in range(2):
+            gateway.post_to_connection(
+                message.connection_id,
+                "SendNotification",
+                {"topic": "t", "title": "n", "message": str(i)},
+            )
+
+    poster = threading.Thread(target=post_when_subscribed)
+    poster.start()
+    code = main(
+        [
+            "listen", gateway.url, "--spec", SAMPLE, "--count", "2",
+            "--subscribe", "SubscribeToNotifications", '{"topic": "t"}',
+        ]
+    )  # fmt: skip
+    poster.join(5)
+    assert code == 0
+    lines: list[Any] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["payload"]["message"] for x in lines] == ["0", "1"]

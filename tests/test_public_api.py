@@ -1,0 +1,49 @@
+"""The public surface: every DESIGN name importable from ``wsapi_client`` itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import wsapi_client
+
+DESIGN_NAMES = [
+    "WebSocketClient", "IamAuth", "CustomAuth", "NoAuth", "ReconnectPolicy", "QueuePolicy",
+    "Keepalive", "ConnectionState", "ErrorEvent", "WsApiError", "ConnectError", "AuthError",
+    "ClientClosedError", "MessageTooLargeError", "ValidationError", "QueueFullError",
+    "MessageExpiredError", "SpecError",
+]  # fmt: skip
+
+
+def test_every_design_name_is_exported() -> None:
+    for name in DESIGN_NAMES:
+        assert name in wsapi_client.__all__
+        assert getattr(wsapi_client, name).__name__ == name
+
+
+def test_all_matches_the_lazy_export_table() -> None:
+    assert sorted(wsapi_client.__all__) == sorted([*wsapi_client._EXPORTS, "__version__"])
+    for name in wsapi_client.__all__:
+        assert hasattr(wsapi_client, name)
+
+
+def test_errors_derive_from_wsapi_error() -> None:
+    for name in DESIGN_NAMES:
+        value = getattr(wsapi_client, name)
+        if name.endswith("Error") and name != "WsApiError":
+            assert issubclass(value, wsapi_client.WsApiError)
+
+
+def test_importing_the_spec_package_does_not_import_the_runtime() -> None:
+    code = "import sys, wsapi_client.spec; print('websocket' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_unknown_attribute_is_a_clear_attribute_error() -> None:
+    try:
+        wsapi_client.Nope  # noqa: B018
+    except AttributeError as exc:
+        assert "Nope" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")

@@ -1,0 +1,48 @@
+"""Options shared by the subcommands that connect to a WebSocket API (listen, send)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+__all__ = ["add_connection_arguments", "auth_from_args", "parse_payload", "print_json"]
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "url", help="the WebSocket URL, e.g. wss://abc.execute-api.us-west-2.amazonaws.com/default"
+    )
+    parser.add_argument("--spec", help="the model (.api.json or OpenAPI YAML) to validate against")
+    parser.add_argument(
+        "--iam",
+        action="store_true",
+        help="sign the handshake with SigV4 (botocore's default credential chain)",
+    )
+    parser.add_argument("--region", help="AWS region for --iam (default: from the host name)")
+    parser.add_argument(
+        "--presign", action="store_true", help="with --iam: sign in the query string"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait (default: %(default)s)"
+    )
+
+
+def auth_from_args(args: argparse.Namespace) -> Any:
+    from wsapi_client import IamAuth, NoAuth
+
+    if args.iam:
+        return IamAuth(region=args.region, presign=args.presign)
+    return NoAuth()
+
+
+def parse_payload(text: str) -> Any:
+    """The payload argument as JSON, with an error naming what was wrong."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"payload is not valid JSON: {exc}") from None
+
+
+def print_json(route: str, payload: Any) -> None:
+    print(json.dumps({"route": route, "payload": payload}, ensure_ascii=False), flush=True)
