@@ -154,7 +154,7 @@ class DisconnectRecord:
     at: float
 
 
-class Deny(Exception):  # noqa: N818 - the name reads as the action a hook takes
+class Deny(Exception):
     """Raised by a ``$connect`` hook to refuse the handshake with an HTTP status (default 403)."""
 
     def __init__(self, status: int = 403, message: str = "Forbidden") -> None:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 
 import attrs
 
+from wsapi_client.emulator._draft4 import compile_draft4
 from wsapi_client.spec._model import ApiSpec, Operation
 
 __all__ = ["Route", "RouteTable", "wrapper_schema"]
@@ -120,9 +121,13 @@ def wrapper_schema(spec: ApiSpec, operation: Operation) -> Optional[dict[str, An
 
 
 def _compile(schema: Mapping[str, Any]) -> Validator:
+    """A validator for ``schema``: compiled closures when possible, else jsonschema's."""
     # Imported by name: jsonschema ships no type information of its own.
     draft4: Any = importlib.import_module("jsonschema").Draft4Validator
     draft4.check_schema(schema)
+    compiled = compile_draft4(schema)
+    if compiled is not None:
+        return compiled
     is_valid: Validator = draft4(schema).is_valid
     return is_valid
 
