@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
@@ -183,6 +183,7 @@ class WebSocketClient:
         self._dispatch_lock = threading.RLock()
         self._resubscribed = False
         self._validators: dict[str, Callable[[Any], None]] = {}
+        self._batch = threading.local()
 
         # Counters.
         self._messages_in = 0
@@ -302,21 +303,63 @@ class WebSocketClient:
         :class:`QueueFullError`, :class:`MessageExpiredError` or :class:`ClientClosedError`.
         Validation and size errors are raised here, before anything is queued.
         """
+        item = self._prepare(route, payload)
+        pending = self._batch.__dict__.get("items")
+        if pending is not None:
+            pending.append(item)
+        else:
+            self._submit([item])
+        return item.future
+
+    def send_many(self, messages: Iterable[tuple[str, Any]]) -> list[Future[None]]:
+        """Send several ``(route, payload)`` messages, written together in as few socket calls
+        as possible. Every message is validated before any is queued; with the ``raise``
+        overflow policy the queue takes all of them or none."""
+        items = [self._prepare(route, payload) for route, payload in messages]
+        if items:
+            self._submit(items, atomic=True)
+        return [item.future for item in items]
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Collect this thread's sends and write them together when the block ends.
+
+        Each ``send`` inside still validates at once and returns its future; nothing is written
+        before the block ends (then, even if it raised: what was accepted is not lost). Nested
+        blocks join the outermost one. Other threads' sends are not delayed.
+        """
+        local = self._batch
+        if local.__dict__.get("items") is not None:
+            yield
+            return
+        local.items = []
+        try:
+            yield
+        finally:
+            items: list[Outgoing] = local.items
+            local.items = None
+            if items:
+                try:
+                    self._submit(items)
+                except WsApiError as exc:
+                    _settle([], [(item, exc) for item in items])
+
+    def _prepare(self, route: str, payload: Any) -> Outgoing:
+        """Validate and encode one message into ready-to-write frames."""
         if self._forked:
             self._check_fork()
         op = self._outbound_operation(route)
         wire_route = op.route_key if op is not None else route
         body = self._encode_payload(op, payload) if op is not None else payload
         data = encode(wire_route, body).encode("utf-8")
-        return self._send_encoded(wire_route, data)
-
-    def _send_encoded(self, route: str, data: bytes) -> Future[None]:
         limit = self.max_message_size
         if limit is not None and len(data) > limit:
             raise MessageTooLargeError(len(data), limit)
         frames = _framing.build_message(data, _framing.OPCODE_TEXT, self.max_frame_size)
-        future: Future[None] = Future()
-        item = Outgoing(frames, future, route, self._clock())
+        return Outgoing(frames, Future(), wire_route, self._clock())
+
+    def _submit(self, items: list[Outgoing], *, atomic: bool = False) -> None:
+        """Write ``items`` now if connected with nothing queued, else queue them (in order)."""
         done: list[Outgoing] = []
         failed: list[tuple[Outgoing, BaseException]] = []
         with self._write_lock:
@@ -324,17 +367,23 @@ class WebSocketClient:
                 raise ClientClosedError(self._closed_reason)
             conn = self._active
             if conn is not None and not self._outbox:
-                item.claim()
-                self._write_locked(conn, [item], done)
+                if len(items) == 1:
+                    items[0].claim()
+                    self._write_locked(conn, items, done)
+                else:
+                    self._outbox.requeue(items)
+                    self._drain_locked(conn, done)
             else:
-                self._enqueue_locked(item, failed)
+                if atomic and self.queue_policy.overflow == "raise":
+                    self._outbox.check_room_for(items)
+                for item in items:
+                    self._enqueue_locked(item, failed)
                 # Read again: a "block" wait may have spanned a reconnect.
                 conn = self._active
                 if conn is not None:
                     self._drain_locked(conn, done)
         if done or failed:
             _settle(done, failed)
-        return future
 
     def _enqueue_locked(self, item: Outgoing, failed: list[tuple[Outgoing, BaseException]]) -> None:
         outbox = self._outbox

@@ -76,6 +76,20 @@ class Outbox:
                 f"message of {size} bytes is larger than the queue's max_bytes ({max_bytes})"
             )
 
+    def check_room_for(self, items: list[Outgoing]) -> None:
+        """Raise :class:`QueueFullError` unless all of ``items`` fit without evicting anything."""
+        policy = self.policy
+        count = len(self._items) + len(items)
+        size = self.bytes + sum(len(item.data) for item in items)
+        if (policy.max_messages is not None and count > policy.max_messages) or (
+            policy.max_bytes is not None and size > policy.max_bytes
+        ):
+            raise QueueFullError(
+                f"outbound queue cannot take {len(items)} more messages "
+                f"({len(self._items)} queued, {self.bytes} bytes; limits "
+                f"max_messages={policy.max_messages}, max_bytes={policy.max_bytes})"
+            )
+
     def push(self, item: Outgoing) -> list[Outgoing]:
         """Append ``item`` under the overflow policy; returns evicted messages (``drop_oldest``).
 

@@ -299,3 +299,69 @@ def test_dynamic_client_without_a_spec_sends_any_route(gateway: LocalGateway) ->
         with client.expect("SendGreeting") as reply:
             client.send("SayHello", {"name": "free"})
         assert reply.result(5) == {"greeting": "Hello, free!"}
+
+
+def test_batch_writes_once_at_the_end_in_order(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    client = make_client(gateway.url)
+    with client.batch():
+        futures = [client.send("SubscribeToNotifications", {"topic": str(i)}) for i in range(50)]
+        with client.batch():  # nested: joins the outer batch
+            futures.append(client.send("SubscribeToNotifications", {"topic": "50"}))
+        assert client.stats.messages_out == 0
+        assert not any(f.done() for f in futures)
+    assert all(f.result(0) is None for f in futures)
+    received = gateway.wait_for_messages(51, timeout=5)
+    assert [m.payload["topic"] for m in received] == [str(i) for i in range(51)]
+
+
+def test_batch_sends_what_was_accepted_even_if_the_block_raises(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    client = make_client(gateway.url)
+    accepted: list[Any] = []
+
+    def batch_that_raises() -> None:
+        with client.batch():
+            accepted.append(client.send("SubscribeToNotifications", {"topic": "kept"}))
+            client.send("SubscribeToNotifications", {"topic": 1})
+
+    with pytest.raises(ValidationError):
+        batch_that_raises()
+    assert accepted[0].result(5) is None
+    (message,) = gateway.wait_for_messages(1, timeout=5)
+    assert message.payload == {"topic": "kept"}
+
+
+def test_send_many_validates_everything_first_and_is_all_or_nothing(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    from wsapi_client import QueueFullError, QueuePolicy
+
+    client = make_client(gateway.url, start=False, queue=QueuePolicy(max_messages=3))
+    with pytest.raises(ValidationError):
+        client.send_many([("SubscribeToNotifications", {"topic": "a"}), ("SayHello", {})])
+    assert client.stats.queued == 0
+    with pytest.raises(QueueFullError, match="cannot take 4 more"):
+        client.send_many([("SubscribeToNotifications", {"topic": str(i)}) for i in range(4)])
+    assert client.stats.queued == 0
+    futures = client.send_many([("SubscribeToNotifications", {"topic": str(i)}) for i in range(3)])
+    client.start(timeout=5)
+    assert all(f.result(5) is None for f in futures)
+    more = client.send_many([("SubscribeToNotifications", {"topic": str(i)}) for i in range(3, 9)])
+    assert all(f.result(5) is None for f in more)
+    received = gateway.wait_for_messages(9, timeout=5)
+    assert [m.payload["topic"] for m in received] == [str(i) for i in range(9)]
+
+
+def test_a_queued_send_can_be_cancelled(gateway: LocalGateway, make_client: ClientFactory) -> None:
+    client = make_client(gateway.url, start=False)
+    dropped = client.send("SubscribeToNotifications", {"topic": "dropped"})
+    kept = client.send("SubscribeToNotifications", {"topic": "kept"})
+    assert dropped.cancel()
+    client.start(timeout=5)
+    kept.result(5)
+    client.flush(5)
+    assert [m.payload["topic"] for m in gateway.wait_for_messages(1, timeout=5)] == ["kept"]
+    assert client.stats.messages_out == 1
