@@ -566,7 +566,7 @@ class ModelBuilder:
         prop = discriminator.get("propertyName") if isinstance(discriminator, Mapping) else None
         mapping: tuple[tuple[str, str], ...] = ()
         if isinstance(prop, str) and prop:
-            found = self._discriminator_mapping(prop, discriminator, types, schemas)  # type: ignore[arg-type]
+            found = self._discriminator_mapping(discriminator, types, schemas)  # type: ignore[arg-type]
             if found is None:
                 prop = None
             else:
@@ -607,61 +607,36 @@ class ModelBuilder:
 
     def _discriminator_mapping(
         self,
-        prop: str,
         discriminator: Mapping[str, Any],
         types: list[TypeExpr],
         schemas: list[Mapping[str, Any]],
     ) -> Optional[tuple[tuple[str, str], ...]]:
         """Discriminator value -> class name, or None when an option is not a class.
 
-        Explicit ``mapping`` entries first; then, for each option, the single ``enum``/``const``
-        value of its discriminator property if it has one, else its schema name (the OpenAPI
-        default).
+        As OpenAPI (and the validator) has it: each ``$ref`` option under its schema name, then
+        the explicit ``mapping`` entries, which may add values or override those.
         """
-        classes: list[str] = []
+        classes: set[str] = set()
         for tp in types:
             core = tp.inner if isinstance(tp, Nullable) else tp
             if not isinstance(core, Ref) or core.name not in self._class_schemas:
                 return None
-            classes.append(core.name)
-        pairs: list[tuple[str, str]] = []
-        covered: set[str] = set()
+            classes.add(core.name)
+        pairs: dict[str, str] = {}
+        for tp, option in zip(types, schemas):
+            if "$ref" in option:
+                core = tp.inner if isinstance(tp, Nullable) else tp
+                pairs[self._resolve_ref(option["$ref"])] = core.name  # type: ignore[union-attr]
         explicit = discriminator.get("mapping")
         if isinstance(explicit, Mapping):
             for value, target in explicit.items():
                 ref = target if str(target).startswith("#") else f"{REF_PREFIX}{target}"
                 tp = self.component_type(self._resolve_ref(ref))
                 core = tp.inner if isinstance(tp, Nullable) else tp
-                if isinstance(core, Ref) and core.name in classes:
-                    pairs.append((str(value), core.name))
-                    covered.add(core.name)
-        for cls, option in zip(classes, schemas):
-            if cls in covered:
-                continue
-            value = self._tag_value(cls, prop)
-            if value is None and "$ref" in option:
-                value = self._resolve_ref(option["$ref"])
-            if value is None:
-                return None
-            pairs.append((value, cls))
-            covered.add(cls)
-        return tuple(pairs)
-
-    def _tag_value(self, cls: str, prop: str) -> Optional[str]:
-        properties = self._class_schemas[cls].get("properties") or {}
-        schema = properties.get(prop)
-        if not isinstance(schema, Mapping):
-            return None
-        if "$ref" in schema:
-            schema = self._schemas.get(self._resolve_ref(schema["$ref"]), {})
-        if isinstance(schema.get("const"), str):
-            return str(schema["const"])
-        enum = schema.get("enum")
-        if isinstance(enum, list):
-            values = [v for v in enum if v is not None]
-            if len(values) == 1 and isinstance(values[0], str):
-                return values[0]
-        return None
+                if not isinstance(core, Ref) or core.name not in classes:
+                    return None
+                pairs[str(value)] = core.name
+        return tuple(pairs.items()) if pairs else None
 
     # ------------------------------------------------------------------ ordering
 

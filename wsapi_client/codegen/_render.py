@@ -233,15 +233,18 @@ def _render_converter(models: ModelSet, info: PackageInfo, env: jinja2.Environme
             pairs = [f"{py_literal(value)}: models.{cls}" for value, cls in union.mapping]
             args.append(Group("mapping={", pairs, "}"))
         unions.append(Group("UnionWire(", args, ")"))
-    arguments = [f"    {layout(Group('{', entries, '}'), 4, ',')}"]
+    arguments = [f"    {layout(Group('models={', entries, '}'), 4, ',')}"]
     runtime = ["ModelWire", "make_converter"]
+    if models.enums:
+        enums = Group("enums=[", [f"models.{e.name}" for e in models.enums], "]")
+        arguments.append(f"    {layout(enums, 4, ',')}")
     if unions:
-        arguments.append(f"    {layout(Group('[', unions, ']'), 4, ',')}")
+        arguments.append(f"    {layout(Group('unions=[', unions, ']'), 4, ',')}")
         runtime.append("UnionWire")
     return env.get_template("_converter.py.jinja").render(
         header=info.header,
         runtime_imports=", ".join(sorted(runtime, key=_import_order)),
-        uses_models=bool(models.classes or models.unions),
+        uses_models=bool(models.classes or models.unions or models.enums),
         arguments="\n".join(arguments).split("\n"),
     )
 

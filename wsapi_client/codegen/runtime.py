@@ -21,6 +21,7 @@ Conversion rules (the same for every generated package):
 from __future__ import annotations
 
 import datetime
+import enum
 import json
 import re
 import sys
@@ -197,6 +198,16 @@ def _structure_bool(value: Any, _: Any) -> bool:
     raise TypeError(f"expected a boolean, got {_kind(value)}")
 
 
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
+def _structure_enum(value: Any, tp: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError(f"expected a {tp.__name__} value, got {_kind(value)}")
+    return tp(value)
+
+
 # --- unions -----------------------------------------------------------------------------------
 
 _JSON_KINDS: dict[str, tuple[type, ...]] = {
@@ -319,9 +330,15 @@ def _describe(exc: BaseException) -> str:
 
 
 def make_converter(
-    models: Mapping[type, ModelWire], unions: Sequence[UnionWire] = ()
+    models: Mapping[type, ModelWire],
+    *,
+    enums: Sequence[type[enum.Enum]] = (),
+    unions: Sequence[UnionWire] = (),
 ) -> cattrs.Converter:
     """A cattrs converter for a generated package's models, built once at import.
+
+    ``models`` maps each model class to its wire names; ``enums`` lists the enum classes and
+    ``unions`` the union types (aliases) of the package.
 
     Hooks for the model classes are made on first use by factories, so the order of the
     classes does not matter and recursive models (``Node.left: Node``) work: cattrs binds a
@@ -336,6 +353,11 @@ def make_converter(
     converter.register_structure_hook(datetime.date, lambda value, _: parse_date(value))
     converter.register_unstructure_hook(datetime.datetime, format_datetime)
     converter.register_unstructure_hook(datetime.date, format_date)
+    # Enums mix in str or int, so the str/int hooks would take them over: each is registered
+    # by its own class, which is more specific.
+    for enum_class in enums:
+        converter.register_structure_hook(enum_class, _structure_enum)
+        converter.register_unstructure_hook(enum_class, _enum_value)
 
     table = dict(models)
 
