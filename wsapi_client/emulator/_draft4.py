@@ -295,5 +295,5 @@ def _multiple(value: Any, factor: Any) -> bool:
         try:
             return bool(int(quotient) == quotient)
         except OverflowError:
-            return bool((value / Fraction(factor)).denominator == 1)
+            return bool((Fraction(value) / Fraction(factor)).denominator == 1)
     return not value % factor
