@@ -66,7 +66,7 @@ def _escape_docstring(text: str) -> str:
 def docstring(text: str, indent: int) -> str:
     """A triple-quoted docstring at ``indent``, paragraphs wrapped to the line width."""
     pad = " " * indent
-    width = WIDTH - indent - 3  # room for the opening quotes on the first line
+    width = WIDTH - indent - 6  # room for the quotes of a one-line docstring
     paragraphs = [p.strip() for p in text.strip().replace("\r\n", "\n").split("\n\n")]
     wrapped: list[list[str]] = []
     for paragraph in paragraphs:
@@ -88,7 +88,7 @@ def docstring(text: str, indent: int) -> str:
         wrapped.append(lines)
     if not wrapped:
         return f'{pad}""""""'
-    if len(wrapped) == 1 and len(wrapped[0]) == 1 and len(wrapped[0][0]) + 3 <= width:
+    if len(wrapped) == 1 and len(wrapped[0]) == 1:
         return f'{pad}"""{wrapped[0][0]}"""'
     out = [f'{pad}"""{wrapped[0][0]}']
     first = True

@@ -146,7 +146,7 @@ def build_client(
         if op.direction.client_sends:
             model = _payload_model(payload, models)
             what = "" if payload is not None else " (it has no payload)"
-            doc = f"Send a ``{op.route_key}`` message{what}."
+            doc = f"Send one ``{op.route_key}`` message{what}."
             if model is not None:
                 doc += f" Pass a :class:`~.models.{model.name}`, or its fields as keywords."
             send = SendDef(
