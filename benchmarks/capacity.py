@@ -17,13 +17,19 @@ from servers import BenchServer, Control
 
 
 def _small(route: str, i: int) -> bytes:
-    return f'{{"route":"{route}","payload":{{"topic":"bench","title":"t","message":"m{i}"}}}}'.encode()
+    return (
+        f'{{"route":"{route}","payload":{{"topic":"bench","title":"t","message":"m{i}"}}}}'.encode()
+    )
 
 
 def _frame(payload: bytes, masked: bool) -> bytes:
     n = len(payload)
     mask_bit = 0x80 if masked else 0
-    head = bytes([0x81, mask_bit | n]) if n < 126 else bytes([0x81, mask_bit | 126]) + n.to_bytes(2, "big")
+    head = (
+        bytes([0x81, mask_bit | n])
+        if n < 126
+        else bytes([0x81, mask_bit | 126]) + n.to_bytes(2, "big")
+    )
     # A zero masking key leaves the payload as it is: valid framing, no XOR needed here.
     return head + (b"\0\0\0\0" if masked else b"") + payload
 
@@ -33,8 +39,11 @@ def _open(server: BenchServer, session: str) -> socket.socket:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
-        (f"GET /bench/{session} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
-         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        (
+            f"GET /bench/{session} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Upgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
     )
     response = b""
     while b"\r\n\r\n" not in response:
@@ -81,7 +90,10 @@ def blast_rate(server: BenchServer, control: Control, n: int) -> float:
 
 
 def measure(server: BenchServer, control: Control, n: int) -> dict[str, Any]:
-    return {"count_msg_s": count_rate(server, control, n), "blast_msg_s": blast_rate(server, control, n)}
+    return {
+        "count_msg_s": count_rate(server, control, n),
+        "blast_msg_s": blast_rate(server, control, n),
+    }
 
 
 if __name__ == "__main__":

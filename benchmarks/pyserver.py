@@ -18,6 +18,16 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
 PAYLOAD_MARK = ',"payload":'
+_tasks: set[asyncio.Future[Any]] = set()
+
+
+def spawn(awaitable: Any) -> None:
+    """Run in the background, keeping a reference until done (asyncio holds only weak ones)."""
+    task = asyncio.ensure_future(awaitable)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
 Reply = Callable[[dict[str, Any]], None]
 
 
@@ -89,7 +99,14 @@ async def bench(ws: ServerConnection, s: Session) -> None:
                 keep = []
                 for n, reply in s.count_waiters:
                     if s.count >= n:
-                        reply({"count": s.count, "bytes": s.bytes, "t_reached": now, "t_first": s.t_first})
+                        reply(
+                            {
+                                "count": s.count,
+                                "bytes": s.bytes,
+                                "t_reached": now,
+                                "t_first": s.t_first,
+                            }
+                        )
                     else:
                         keep.append((n, reply))
                 s.count_waiters = keep
@@ -116,12 +133,16 @@ async def blast(ws: ServerConnection, req: dict[str, Any], reply: Reply) -> None
     reply({"sent": n, "t_start": t_start, "t_done": time.monotonic()})
 
 
-def handle(req: dict[str, Any], reply: Reply) -> None:  # noqa: PLR0912 - one branch per op
+def handle(req: dict[str, Any], reply: Reply) -> None:
     op = req.get("op")
     s = session(req["session"]) if "session" in req else None
     if op == "config" and s:
-        for key, attr in (("echo", "echo"), ("echo_route", "echo_route"), ("fragment", "fragment"),
-                          ("greet", "greet")):
+        for key, attr in (
+            ("echo", "echo"),
+            ("echo_route", "echo_route"),
+            ("fragment", "fragment"),
+            ("greet", "greet"),
+        ):
             if key in req:
                 setattr(s, attr, req[key])
         reply({})
@@ -129,8 +150,15 @@ def handle(req: dict[str, Any], reply: Reply) -> None:  # noqa: PLR0912 - one br
         s.count, s.bytes, s.t_first, s.t_last = 0, 0, None, None
         reply({})
     elif op == "count" and s:
-        reply({"count": s.count, "bytes": s.bytes, "t_first": s.t_first, "t_last": s.t_last,
-               "conns": len(s.conns)})
+        reply(
+            {
+                "count": s.count,
+                "bytes": s.bytes,
+                "t_first": s.t_first,
+                "t_last": s.t_last,
+                "conns": len(s.conns),
+            }
+        )
     elif op == "wait_count" and s:
         if s.count >= req["n"]:
             reply({"count": s.count, "bytes": s.bytes, "t_reached": s.t_last, "t_first": s.t_first})
@@ -142,7 +170,7 @@ def handle(req: dict[str, Any], reply: Reply) -> None:  # noqa: PLR0912 - one br
         if not s.conns:
             reply({"error": f"no connection for session {req['session']}"})
         else:
-            asyncio.ensure_future(blast(s.conns[-1], req, reply))
+            spawn(blast(s.conns[-1], req, reply))
     elif op == "drop" and s:
         t = time.monotonic()
         dropped = len(s.conns)
@@ -165,14 +193,17 @@ def handle(req: dict[str, Any], reply: Reply) -> None:  # noqa: PLR0912 - one br
         reply({"error": f"unknown op {op!r}"})
 
 
+def _replier(ws: ServerConnection, req_id: Any) -> Reply:
+    def reply(body: dict[str, Any]) -> None:
+        spawn(ws.send(json.dumps({"id": req_id, **body})))
+
+    return reply
+
+
 async def control(ws: ServerConnection) -> None:
     async for text in ws:
         req = json.loads(text)
-
-        def reply(body: dict[str, Any], req_id: Any = req.get("id")) -> None:
-            asyncio.ensure_future(ws.send(json.dumps({"id": req_id, **body})))
-
-        handle(req, reply)
+        handle(req, _replier(ws, req.get("id")))
 
 
 def route_request(ws: ServerConnection, request: Request) -> Optional[Response]:
@@ -207,10 +238,22 @@ async def main() -> None:
         if not stop.done():
             stop.set_result(None)
 
-    async with serve(handler, "127.0.0.1", 0, process_request=route_request, compression=None,
-                     max_size=64 * 2**20, ping_interval=None, max_queue=None) as server:
+    async with serve(
+        handler,
+        "127.0.0.1",
+        0,
+        process_request=route_request,
+        compression=None,
+        max_size=64 * 2**20,
+        ping_interval=None,
+        max_queue=None,
+    ) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        info = {"ready": True, "port": port, "server": f"python websockets {websockets.__version__}"}
+        info = {
+            "ready": True,
+            "port": port,
+            "server": f"python websockets {websockets.__version__}",
+        }
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()
         watcher = asyncio.ensure_future(watch_stdin())

@@ -44,7 +44,11 @@ def _node_ready(log: list[str]) -> Optional[str]:
     try:
         done = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_DIR, capture_output=True, text=True, timeout=120, check=False,
+            cwd=NODE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.append(f"npm ci failed: {exc}")
@@ -68,11 +72,17 @@ class BenchServer:
             elif kind == "node":
                 raise ServerError("Node server requested but unavailable: " + "; ".join(self.notes))
             else:
-                self.notes.append("falling back to the Python server (slower; figures not comparable)")
+                self.notes.append(
+                    "falling back to the Python server (slower; figures not comparable)"
+                )
         if command is None:
             command = [sys.executable, str(HERE / "pyserver.py")]
         self.proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -128,7 +138,7 @@ class Control:
         while True:
             try:
                 text = self._ws.recv()
-            except Exception:  # noqa: BLE001 - any end of the channel ends the reader
+            except Exception:
                 break
             if not text:
                 break
