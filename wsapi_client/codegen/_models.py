@@ -566,7 +566,12 @@ class ModelBuilder:
         prop = discriminator.get("propertyName") if isinstance(discriminator, Mapping) else None
         mapping: tuple[tuple[str, str], ...] = ()
         if isinstance(prop, str) and prop:
-            found = self._discriminator_mapping(discriminator, types, schemas)  # type: ignore[arg-type]
+            pairs = [(t, s) for t, s in zip(types, schemas) if t != Builtin("None")]
+            found = self._discriminator_mapping(
+                discriminator,  # type: ignore[arg-type]
+                [t for t, _ in pairs],
+                [s for _, s in pairs],
+            )
             if found is None:
                 prop = None
             else:

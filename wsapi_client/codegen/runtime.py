@@ -110,6 +110,8 @@ def parse_datetime(text: str) -> datetime.datetime:
         sec, micro = 59, 999_999
     if zulu:
         tz = datetime.timezone.utc
+    elif int(off_h) > 23 or int(off_m) > 59:
+        raise ValueError(f"{text!r} has an offset out of range")
     else:
         offset = datetime.timedelta(hours=int(off_h), minutes=int(off_m))
         tz = datetime.timezone(-offset if sign == "-" else offset)
