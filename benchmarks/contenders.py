@@ -19,7 +19,14 @@ new contender (or a new way of sending, such as batching) is one class here:
 
 from __future__ import annotations
 
+import atexit
+import importlib
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 from collections import deque
 from pathlib import Path
@@ -420,7 +427,154 @@ class Sdk(Contender):
         return wrapped
 
 
-CONTENDERS: list[Contender] = [RawWebsocketClient(), Websockets(), Sdk()]
+# ---------------------------------------------------------------- a generated client
+
+GENERATED_PACKAGE = "wsapi_bench_sample_client"
+GENERATED_ENV = "WSAPI_BENCH_GENERATED"
+"""Folder holding the generated package; set by the harness so the footprint children find it."""
+
+_TYPED = {
+    # route -> (send method, request model); inbound route -> (on_ method, expect_ method)
+    "SayHello": ("say_hello", "SayHelloRequestContent"),
+    "SendGreeting": ("on_send_greeting", "expect_send_greeting"),
+    "SendNotification": ("on_send_notification", "expect_send_notification"),
+}
+
+
+def generate_client(folder: Path) -> None:
+    """Run ``wsapi-client generate`` on the sample spec into ``folder``; raise with its output."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wsapi_client",
+            "generate",
+            str(SAMPLE_SPEC),
+            "-o",
+            str(folder),
+            "--package",
+            GENERATED_PACKAGE,
+            "--force",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        },
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"wsapi-client generate failed: {(done.stderr or done.stdout).strip()[-400:]}"
+        )
+
+
+class GeneratedClient(SdkClient):
+    """The typed surface: models in, models out, one method per operation."""
+
+    def __init__(self, client: Any, models: Any) -> None:
+        super().__init__(client)
+        self.models = models
+
+    def _request(self, route: str, payload: Any) -> tuple[Callable[[Any], Any], Any]:
+        method, model = _TYPED[route]
+        return getattr(self.client, method), getattr(self.models, model)(**payload)
+
+    def sender(self, route: str, payload: Any) -> Send:
+        method, model = self._request(route, payload)
+        return lambda: method(model)
+
+    def batch_sender(self, route: str, payload: Any, size: int) -> Optional[Send]:
+        batch = getattr(self.client, "batch", None)
+        if batch is None:
+            return None
+        method, model = self._request(route, payload)
+
+        def send() -> None:
+            with batch():
+                for _ in range(size):
+                    method(model)
+
+        return send
+
+    def listen(self, route: str, callback: Listener) -> None:
+        getattr(self.client, _TYPED[route][0])(callback)
+
+    def roundtrip(self, route: str, payload: Any, reply_route: str) -> Send:
+        method, model = self._request(route, payload)
+        expect = getattr(self.client, _TYPED[reply_route][1])
+
+        def call() -> Any:
+            with expect() as reply:
+                method(model)
+            return reply.result(5)
+
+        return call
+
+
+class Generated(Sdk):
+    key = "generated"
+    label = "wsapi-client (generated)"
+    note = "`wsapi-client generate` of the sample spec: attrs models, typed methods"
+
+    def __init__(self) -> None:
+        self._loaded: Optional[tuple[Any, Any]] = None
+        self._problem: Optional[str] = None
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._loaded is None:
+            folder = os.environ.get(GENERATED_ENV)
+            if folder is None:
+                folder = tempfile.mkdtemp(prefix="wsapi-bench-gen-")
+                atexit.register(shutil.rmtree, folder, True)
+                generate_client(Path(folder))
+                os.environ[GENERATED_ENV] = folder
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            package = importlib.import_module(GENERATED_PACKAGE)
+            models = importlib.import_module(f"{GENERATED_PACKAGE}.models")
+            classes = [
+                v
+                for k, v in vars(package).items()
+                if k.endswith("WebSocketClient") and isinstance(v, type)
+            ]
+            if not classes:
+                raise RuntimeError(f"{GENERATED_PACKAGE} exports no *WebSocketClient class")
+            self._loaded = (classes[0], models)
+        return self._loaded
+
+    def available(self) -> Optional[str]:
+        why = super().available()
+        if why is not None:
+            return why
+        if self._problem is None:
+            try:
+                self._load()
+            except Exception as exc:  # any failure leaves it out, with the reason
+                self._problem = f"generated client unavailable ({type(exc).__name__}: {exc})"
+                return self._problem
+            return None
+        return self._problem
+
+    def connect(self, url: str) -> Client:
+        cls, models = self._load()
+        return GeneratedClient(cls.connect(url, timeout=10), models)
+
+    def resilient(self, url: str, delay: float, hello: Callable[[Resilient], None]) -> Resilient:
+        from wsapi_client import ReconnectPolicy
+
+        cls, _models = self._load()
+        policy = ReconnectPolicy(initial_delay=delay, max_delay=delay, multiplier=1.0, jitter=False)
+        client = cls(url, reconnect=policy)
+        wrapped = _SdkResilient(client)
+        client.start(timeout=10)
+        client.with_reconnect(lambda: hello(wrapped))
+        return wrapped
+
+
+CONTENDERS: list[Contender] = [RawWebsocketClient(), Websockets(), Sdk(), Generated()]
 
 
 def by_key() -> dict[str, Contender]:

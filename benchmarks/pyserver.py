@@ -38,6 +38,7 @@ class Session:
         self.bytes = 0
         self.echo = False
         self.echo_route = "SendGreeting"
+        self.echo_rename: Optional[dict[str, str]] = None
         self.fragment = 0
         self.greet = False
         self.refuse = False
@@ -73,7 +74,11 @@ async def send(ws: ServerConnection, text: str, fragment: int) -> None:
     await ws.send(text[i : i + fragment] for i in range(0, len(text), fragment))
 
 
-def echo_text(text: str, route: str) -> str:
+def echo_text(text: str, route: str, rename: Optional[dict[str, str]]) -> str:
+    if rename:
+        payload = json.loads(text).get("payload") or {}
+        renamed = {rename.get(key, key): value for key, value in payload.items()}
+        return json.dumps({"route": route, "payload": renamed}, separators=(",", ":"))
     at = text.find(PAYLOAD_MARK)
     return f'{{"route":"{route}"}}' if at < 0 else f'{{"route":"{route}"{text[at:]}'
 
@@ -111,7 +116,7 @@ async def bench(ws: ServerConnection, s: Session) -> None:
                         keep.append((n, reply))
                 s.count_waiters = keep
             if s.echo and isinstance(message, str):
-                await send(ws, echo_text(message, s.echo_route), s.fragment)
+                await send(ws, echo_text(message, s.echo_route, s.echo_rename), s.fragment)
     except websockets.ConnectionClosed:
         pass
     finally:
@@ -140,6 +145,7 @@ def handle(req: dict[str, Any], reply: Reply) -> None:
         for key, attr in (
             ("echo", "echo"),
             ("echo_route", "echo_route"),
+            ("echo_rename", "echo_rename"),
             ("fragment", "fragment"),
             ("greet", "greet"),
         ):

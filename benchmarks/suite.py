@@ -27,7 +27,8 @@ HERE = Path(__file__).resolve().parent
 
 SMALL_ROUTE, SMALL_PAYLOAD = "SayHello", {"name": "bench"}
 ECHO_ROUTE, ECHO_REPLY = "SayHello", "SendGreeting"
-ECHO_PAYLOAD = {"name": "ping", "greeting": "ping"}  # valid for both operations of the sample spec
+ECHO_PAYLOAD = {"name": "ping"}
+ECHO_RENAME = {"name": "greeting"}  # the server replies SendGreeting {"greeting": "ping"}
 NOTIFY_ROUTE = "SendNotification"
 LARGE_SIZE = 100 * 1024
 LARGE_FRAGMENT = 32 * 1024  # API Gateway's frame size: the server fragments large replies like it
@@ -197,7 +198,9 @@ def echo(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
             "p99_us": 1e6 * times[int(0.99 * (len(times) - 1))],
         }
 
-    return _with_client(contender, env, "echo", body, echo=True, echo_route=ECHO_REPLY)
+    return _with_client(
+        contender, env, "echo", body, echo=True, echo_route=ECHO_REPLY, echo_rename=ECHO_RENAME
+    )
 
 
 def _large_payload() -> dict[str, str]:

@@ -26,7 +26,7 @@ function session(name) {
   let s = sessions.get(name);
   if (!s) {
     s = {
-      conns: new Set(), count: 0, bytes: 0, echo: false, echoRoute: 'SendGreeting',
+      conns: new Set(), count: 0, bytes: 0, echo: false, echoRoute: 'SendGreeting', echoRename: null,
       fragment: 0, greet: false, refuse: false, countWaiters: [], acceptWaiters: [],
       tAccept: null, tFirst: null, tLast: null, accepted: 0,
     };
@@ -35,9 +35,17 @@ function session(name) {
   return s;
 }
 
-// Echo without a JSON round trip: swap the route, keep `,"payload":...}` byte for byte.
+// The reply to an echoed message: its payload under another route. Without renames the payload is
+// kept byte for byte (no JSON round trip); with `rename` ({"name": "greeting"}) its keys are renamed,
+// so that a typed client's request model and reply model can differ.
 const PAYLOAD_MARK = ',"payload":';
-function echoText(text, route) {
+function echoText(text, route, rename) {
+  if (rename) {
+    const payload = JSON.parse(text).payload || {};
+    const out = {};
+    for (const [key, value] of Object.entries(payload)) out[rename[key] || key] = value;
+    return JSON.stringify({ route, payload: out });
+  }
   const at = text.indexOf(PAYLOAD_MARK);
   return at < 0 ? `{"route":"${route}"}` : `{"route":"${route}"${text.slice(at)}`;
 }
@@ -67,7 +75,7 @@ function onBenchMessage(s, ws, data, isBinary) {
       return false;
     });
   }
-  if (s.echo && !isBinary) sendFragmented(ws, echoText(data.toString(), s.echoRoute), s.fragment);
+  if (s.echo && !isBinary) sendFragmented(ws, echoText(data.toString(), s.echoRoute, s.echoRename), s.fragment);
 }
 
 function smallMessage(route, i) {
@@ -120,7 +128,7 @@ function latestConn(s) {
 const handlers = {
   config(req, reply) {
     const s = session(req.session);
-    for (const [key, field] of [['echo', 'echo'], ['echo_route', 'echoRoute'],
+    for (const [key, field] of [['echo', 'echo'], ['echo_route', 'echoRoute'], ['echo_rename', 'echoRename'],
       ['fragment', 'fragment'], ['greet', 'greet']]) {
       if (key in req) s[field] = req[key];
     }
