@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import boto3
@@ -116,3 +117,21 @@ def test_management_api_checks_signatures(iam_gateway: LocalGateway, connect: Co
     forged = _management(iam_gateway, "wrong")
     with pytest.raises(forged.exceptions.ForbiddenException):
         forged.post_to_connection(ConnectionId=cid, Data=b"{}")
+
+
+def test_protocol_trace_hides_signatures(
+    iam_gateway: LocalGateway, connect: Connector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="wsapi_client.emulator.protocol")
+    headers = signed_headers(iam_gateway)
+    url = presigned_url(iam_gateway)
+    connect(iam_gateway.url, header=headers)
+    connect(url)
+    iam_gateway.wait_for_connections(2)
+    trace = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Authorization: <redacted>" in trace
+    assert "X-Amz-Signature=<redacted>" in trace
+    header_signature = next(h for h in headers if h.startswith("Authorization")).rsplit("=", 1)[1]
+    query_signature = url.split("X-Amz-Signature=")[1].split("&")[0]
+    assert header_signature not in trace
+    assert query_signature not in trace

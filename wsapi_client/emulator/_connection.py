@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import select
 import socket
 import struct
 import threading
 import time
-from typing import Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 from websockets.exceptions import PayloadTooBig
 from websockets.frames import Frame, Opcode
@@ -28,7 +29,36 @@ from websockets.server import ServerProtocol
 __all__ = ["GatewayConnection", "GatewayProtocol"]
 
 _log = logging.getLogger("wsapi_client.emulator")
-_protocol_log = logging.getLogger("wsapi_client.emulator.protocol")
+
+if TYPE_CHECKING:
+    _AdapterBase = logging.LoggerAdapter[logging.Logger]
+else:
+    _AdapterBase = logging.LoggerAdapter
+
+_SECRET_HEADERS = frozenset({"authorization", "x-amz-security-token", "cookie"})
+_SECRET_PARAMS = re.compile(r"((?:X-Amz-Signature|X-Amz-Security-Token)=)[^&\s]*", re.IGNORECASE)
+
+
+class _RedactingLogger(_AdapterBase):
+    """websockets' protocol trace (DEBUG) without signatures, tokens or cookies.
+
+    The sans-I/O protocol logs every handshake header (``< %s: %s``) and the request line,
+    whose query carries the signature of a presigned URL.
+    """
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if args:
+            if msg in ("< %s: %s", "> %s: %s") and str(args[0]).lower() in _SECRET_HEADERS:
+                args = (args[0], "<redacted>", *args[2:])
+            else:
+                args = tuple(
+                    _SECRET_PARAMS.sub(r"\1<redacted>", a) if isinstance(a, str) else a
+                    for a in args
+                )
+        super().log(level, msg, *args, **kwargs)
+
+
+_protocol_log = _RedactingLogger(logging.getLogger("wsapi_client.emulator.protocol"), {})
 
 _READ_SIZE = 256 * 1024
 _POLL_CAP = 0.5  # seconds: upper bound on a poll, so a close started elsewhere is timed out
