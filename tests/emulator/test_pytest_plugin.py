@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from wsapi_client.emulator import SAMPLE_API
 
@@ -25,15 +27,24 @@ def test_talks_to_the_gateway(local_gateway):
 """
 
 
+def _entry_point_installed() -> bool:
+    """True when the package is installed, so pytest loads the plugin by itself."""
+    found: Any = importlib.metadata.entry_points()
+    group = (
+        found.select(group="pytest11") if hasattr(found, "select") else found.get("pytest11", [])
+    )
+    return any(ep.name == "wsapi_client" for ep in group)
+
+
 def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    plugin = [] if _entry_point_installed() else ["-p", "wsapi_client.emulator.pytest_plugin"]
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "pytest",
-            "-p",
-            "wsapi_client.emulator.pytest_plugin",
+            *plugin,
             "-p",
             "no:cacheprovider",
             "-q",
