@@ -9,7 +9,6 @@ golden`` and review the diff.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 
 from wsapi_client import SpecError, __version__
-from wsapi_client._cli import generate as generate_cli
+from wsapi_client.cli import main
 from wsapi_client.codegen import DEFAULT_CLIENT_NAME, generate, render
 
 HERE = Path(__file__).resolve().parent
@@ -181,9 +180,7 @@ def test_files_that_were_not_generated_are_not_overwritten(tmp_path: Path) -> No
 
 
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="wsapi-client generate")
-    generate_cli.add_arguments(parser)
-    return generate_cli.run(parser.parse_args(argv))
+    return main(["generate", *argv])
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,6 +195,10 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "the package name must be a Python identifier" in capsys.readouterr().err
     assert _cli([str(tmp_path / "missing.yaml"), "-o", str(out), "--package", "x"]) == 1
     assert "missing.yaml" in capsys.readouterr().err
+    (out / "shop" / "client.py").write_text("# hand-written\n", encoding="utf-8")
+    assert _cli(args) == 1
+    assert "pass force=True (--force)" in capsys.readouterr().err
+    assert _cli([*args, "--force"]) == 0
 
 
 @pytest.mark.parametrize(
