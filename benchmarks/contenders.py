@@ -23,6 +23,7 @@ import atexit
 import importlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -59,8 +60,28 @@ class Client:
     def roundtrip(self, route: str, payload: Any, reply_route: str) -> Send:
         raise NotImplementedError
 
+    def threaded_roundtrip(self, route: str, payload: Any, reply_route: str) -> Optional[Send]:
+        """The reply read by a reader thread and handed over, as the SDK does (raw libraries only).
+
+        Called after ``roundtrip`` has been measured: it starts the reader thread for good.
+        """
+        return None
+
     def close(self) -> None:
         raise NotImplementedError
+
+
+def _handed_over(client: Client, route: str, payload: Any, reply_route: str) -> Send:
+    """Send on the caller's thread; the reader thread dispatches the reply into a queue."""
+    replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    client.listen(reply_route, replies.put)
+    fire = client.sender(route, payload)
+
+    def call() -> Any:
+        fire()
+        return replies.get(timeout=5)
+
+    return call
 
 
 class Resilient:
@@ -157,6 +178,9 @@ class RawClient(Client):
                     return message.get("payload")
 
         return call
+
+    def threaded_roundtrip(self, route: str, payload: Any, reply_route: str) -> Optional[Send]:
+        return _handed_over(self, route, payload, reply_route)
 
     def close(self) -> None:
         self.ws.close()
@@ -302,6 +326,9 @@ class WebsocketsClient(Client):
                     return message.get("payload")
 
         return call
+
+    def threaded_roundtrip(self, route: str, payload: Any, reply_route: str) -> Optional[Send]:
+        return _handed_over(self, route, payload, reply_route)
 
     def close(self) -> None:
         self.ws.close()

@@ -33,6 +33,8 @@ def rows(footprint_counts: tuple[int, ...]) -> list[Row]:
         Row("receive", "msg_s", "receive: decode + dispatch", "msg/s", target=">= 1.25x"),
         Row("echo", "p50_us", "echo round trip p50", "us", target="<= 1.1x"),
         Row("echo", "p99_us", "echo round trip p99", "us"),
+        Row("echo", "threaded_p50_us", "echo p50, raw reply via reader thread", "us"),
+        Row("echo", "threaded_p99_us", "echo p99, raw reply via reader thread", "us"),
         Row(
             "reconnect_first",
             "ms",

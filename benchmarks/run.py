@@ -144,6 +144,12 @@ def run(args: argparse.Namespace) -> int:
             skipped[key] = why
             print(f"skipping {contender.label}: {why}", file=sys.stderr)
 
+    load_before = os.getloadavg()
+    if load_before[0] > 0.5:
+        print(
+            f"note: load average {load_before[0]:.2f} before the run: the figures will be noisy",
+            file=sys.stderr,
+        )
     started = time.monotonic()
     results: dict[str, dict[str, dict[str, Any]]] = {}
     errors = 0
@@ -200,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
         f"accelerators {', '.join(k for k, v in info['accelerators'].items() if v) or 'none'}"
     )
     print(f"server: {server_description} on 127.0.0.1; {_capacity_text(cap)}")
+    load_after = os.getloadavg()
+    print(f"load average (1 min) before/after: {load_before[0]:.2f}/{load_after[0]:.2f}")
     print(report.table(results, labels, config.footprint_counts))
     for key, why in skipped.items():
         print(f"not measured: {key}: {why}")
@@ -213,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         document = {
             "profile": profile,
             "config": dict(vars(config)),
-            "machine": info,
+            "machine": {**info, "loadavg_before": load_before, "loadavg_after": load_after},
             "server": {"description": server_description, "notes": server_notes, "capacity": cap},
             "contenders": {c.key: {"label": c.label, "note": c.note} for c in chosen},
             "skipped": skipped,

@@ -182,25 +182,34 @@ def receive(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
 
 def echo(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
     def body(client: Any, session: str) -> dict[str, Any]:
-        call = client.roundtrip(ECHO_ROUTE, ECHO_PAYLOAD, ECHO_REPLY)
-        n = env.config.echo_n
-        for _ in range(max(1, n // 10)):
-            call()
-        clock = time.perf_counter
-        times = []
-        for _ in range(n):
-            start = clock()
-            call()
-            times.append(clock() - start)
-        times.sort()
-        return {
-            "p50_us": 1e6 * statistics.median(times),
-            "p99_us": 1e6 * times[int(0.99 * (len(times) - 1))],
-        }
+        result = _latencies(
+            client.roundtrip(ECHO_ROUTE, ECHO_PAYLOAD, ECHO_REPLY), env.config.echo_n
+        )
+        threaded = client.threaded_roundtrip(ECHO_ROUTE, ECHO_PAYLOAD, ECHO_REPLY)
+        if threaded is not None:
+            more = _latencies(threaded, env.config.echo_n)
+            result.update(threaded_p50_us=more["p50_us"], threaded_p99_us=more["p99_us"])
+        return result
 
     return _with_client(
         contender, env, "echo", body, echo=True, echo_route=ECHO_REPLY, echo_rename=ECHO_RENAME
     )
+
+
+def _latencies(call: Callable[[], Any], n: int) -> dict[str, float]:
+    for _ in range(max(1, n // 10)):
+        call()
+    clock = time.perf_counter
+    times = []
+    for _ in range(n):
+        start = clock()
+        call()
+        times.append(clock() - start)
+    times.sort()
+    return {
+        "p50_us": 1e6 * statistics.median(times),
+        "p99_us": 1e6 * times[int(0.99 * (len(times) - 1))],
+    }
 
 
 def _large_payload() -> dict[str, str]:
