@@ -6,6 +6,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from suite import Config
+
 BASELINE = "raw"
 
 
@@ -19,13 +21,14 @@ class Row:
     target: str = ""
 
 
-def rows(footprint_counts: tuple[int, ...]) -> list[Row]:
+def rows(config: Config) -> list[Row]:
+    backoff_ms = round(config.reconnect_delay * 1000)
     out = [
         Row("send", "msg_s", "send, plain loop (server-counted)", "msg/s", target=">= 1.5x"),
         Row(
             "send_batch",
             "msg_s",
-            "send, batched (100/batch)",
+            f"send, batched ({config.batch_size}/batch)",
             "msg/s",
             base_bench="send",
             target=">= 2.2x",
@@ -38,13 +41,13 @@ def rows(footprint_counts: tuple[int, ...]) -> list[Row]:
         Row(
             "reconnect_first",
             "ms",
-            "drop -> first delivered (backoff 100 ms)",
+            f"drop -> first delivered (backoff {backoff_ms} ms)",
             "ms",
             target="<= backoff+20",
         ),
-        Row("outage_flush", "ms", "flush of msgs queued in outage", "ms"),
+        Row("outage_flush", "ms", f"flush of {config.outage_n} msgs queued in outage", "ms"),
     ]
-    for count in footprint_counts:
+    for count in config.footprint_counts:
         out += [
             Row(
                 "footprint", f"threads@{count}", f"idle x{count}: threads/client", "", target="<= 2"
@@ -119,7 +122,7 @@ def _fmt(value: float, unit: str) -> str:
 def table(
     results: dict[str, dict[str, dict[str, Any]]],
     labels: dict[str, str],
-    footprint_counts: tuple[int, ...],
+    config: Config,
     show_references: bool = True,
 ) -> str:
     contenders = list(labels)
@@ -128,7 +131,7 @@ def table(
         headers += list(REFERENCES)
     headers.append("target (SDK vs raw)")
     lines: list[list[str]] = []
-    for row in rows(footprint_counts):
+    for row in rows(config):
         per = results.get(row.bench, {})
         cells = [row.label, row.unit]
         for key in contenders:
@@ -177,10 +180,10 @@ def _render(headers: list[str], lines: list[list[str]]) -> str:
 def markdown(
     results: dict[str, dict[str, dict[str, Any]]],
     labels: dict[str, str],
-    footprint_counts: tuple[int, ...],
+    config: Config,
 ) -> str:
     """The same table in Markdown, for docs/performance.md."""
-    text = table(results, labels, footprint_counts)
+    text = table(results, labels, config)
     head, _rule, *body = text.splitlines()
     cols = head.count(" | ") + 1
     md = [

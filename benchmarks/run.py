@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"skipping {contender.label}: {why}", file=sys.stderr)
 
     load_before = os.getloadavg()
-    if load_before[0] > 0.5:
+    if load_before[0] > 1.0:
         print(
             f"note: load average {load_before[0]:.2f} before the run: the figures will be noisy",
             file=sys.stderr,
@@ -208,12 +208,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"server: {server_description} on 127.0.0.1; {_capacity_text(cap)}")
     load_after = os.getloadavg()
     print(f"load average (1 min) before/after: {load_before[0]:.2f}/{load_after[0]:.2f}")
-    print(report.table(results, labels, config.footprint_counts))
+    print(report.table(results, labels, config))
     for key, why in skipped.items():
         print(f"not measured: {key}: {why}")
     if args.markdown:
         print()
-        print(report.markdown(results, labels, config.footprint_counts))
+        print(report.markdown(results, labels, config))
     elapsed = time.monotonic() - started
     print(f"({elapsed:.0f} s; {errors} error(s))")
 
