@@ -72,6 +72,23 @@ def count_rate(server: BenchServer, control: Control, n: int) -> float:
     return n / (reached - start)
 
 
+def send_floor_rate(server: BenchServer, control: Control, n: int) -> float:
+    """One pre-built masked frame per ``send()`` call: the ceiling of any plain send loop that
+    writes each message as it is sent (no Python work per message but the call itself)."""
+    session = f"cap-floor-{os.getpid()}"
+    sock = _open(server, session)
+    frame = _frame(_small("SayHello", 0), masked=True)
+    send = sock.send
+    waiter = control.start("wait_count", session=session, n=n)
+    start = time.monotonic()
+    for _ in range(n):
+        send(frame)
+    reached = control.result(waiter)["t_reached"]
+    sock.close()
+    control.call("forget", session=session)
+    return n / (reached - start)
+
+
 def blast_rate(server: BenchServer, control: Control, n: int) -> float:
     """Messages per second that the server writes to one connection."""
     session = f"cap-blast-{os.getpid()}"
@@ -93,6 +110,7 @@ def measure(server: BenchServer, control: Control, n: int) -> dict[str, Any]:
     return {
         "count_msg_s": count_rate(server, control, n),
         "blast_msg_s": blast_rate(server, control, n),
+        "send_floor_msg_s": send_floor_rate(server, control, max(1, n // 4)),
     }
 
 
