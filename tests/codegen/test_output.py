@@ -228,3 +228,25 @@ def test_missing_jinja2_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(sys.modules, "jinja2", None)
     with pytest.raises(ImportError, match=r"pip install 'wsapi-client\[codegen\]'"):
         render(RECURSIVE, package="pkg")
+
+
+def test_hostile_titles_and_descriptions_stay_inside_their_docstrings() -> None:
+    import ast
+
+    document = json.loads(RECURSIVE.read_text("utf-8"))
+    title = 'My "API" \\ with """quotes"""\nand a newline ' + "and many words " * 10
+    document["info"]["title"] = title
+    document["info"]["description"] = 'ends with a quote"'
+    document["components"]["schemas"]["Bar"]["description"] = '"""\\'
+    files = render(document, package="pkg")
+    flat_title = " ".join(f"{title} 1.0".split())
+    for path, text in files.items():
+        if path.endswith(".py"):
+            tree = ast.parse(text, filename=path)
+            assert all(len(line) <= 100 or "noqa" in line for line in text.split("\n")), path
+            if path != "pkg/_converter.py":
+                assert flat_title in " ".join((ast.get_docstring(tree) or "").split()), path
+    models = ast.parse(files["pkg/models.py"])
+    (bar,) = [n for n in models.body if isinstance(n, ast.ClassDef) and n.name == "Bar"]
+    assert ast.get_docstring(bar) == '"""\\'
+    assert 'description = "Typed WebSocket client for My \\"API\\"' in files["pyproject.toml"]

@@ -13,7 +13,7 @@ from typing import Union
 
 import attrs
 
-__all__ = ["WIDTH", "Group", "docstring", "layout", "mark_long_lines"]
+__all__ = ["WIDTH", "Group", "docstring", "layout", "mark_long_lines", "summary"]
 
 WIDTH = 100
 
@@ -61,6 +61,15 @@ def _escape_docstring(text: str) -> str:
     if text.endswith('"'):
         text = text[:-1] + '\\"'
     return text
+
+
+def summary(text: str) -> str:
+    """The first lines of a module docstring (after its opening quotes): ``text`` on one line
+    of plain words, escaped and wrapped to the line width."""
+    words = _escape_docstring(" ".join(text.split()))
+    return "\n".join(
+        textwrap.wrap(words, width=WIDTH - 3, break_long_words=False, break_on_hyphens=False)
+    )
 
 
 def docstring(text: str, indent: int) -> str:
