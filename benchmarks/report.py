@@ -92,20 +92,33 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def summarise(raw_results: dict[str, dict[str, dict[str, Any]]]) -> None:
-    """Add ``median`` (per metric) and ``ratio`` (to raw websocket-client) to every entry."""
+    """Add ``median`` (per metric) and ``ratio`` (to raw websocket-client) to every entry.
+
+    A ratio is the median of per-repeat ratios: within one repeat the contenders ran back to
+    back, so pairing them cancels most of the drift of a shared machine between repeats. When
+    repeats cannot be paired it falls back to the ratio of the medians.
+    """
     for per_contender in raw_results.values():
         for entry in per_contender.values():
             runs = [r for r in entry["runs"] if r is not None]
             entry["median"] = median_of(runs) if runs else {}
     for bench, per_contender in raw_results.items():
+        base_entry = raw_results.get("send" if bench == "send_batch" else bench, {}).get(
+            BASELINE, {}
+        )
+        base_by_rep = dict(zip(base_entry.get("reps", []), base_entry.get("runs", [])))
         for entry in per_contender.values():
             entry["ratio"] = {}
             for metric, value in entry["median"].items():
-                base_bench = "send" if bench == "send_batch" else bench
-                base = (
-                    raw_results.get(base_bench, {}).get(BASELINE, {}).get("median", {}).get(metric)
-                )
-                if base:
+                paired = [
+                    run[metric] / base_by_rep[rep][metric]
+                    for rep, run in zip(entry.get("reps", []), entry["runs"])
+                    if rep in base_by_rep and base_by_rep[rep].get(metric) and metric in run
+                ]
+                base = base_entry.get("median", {}).get(metric)
+                if paired and len(base_by_rep) > 1:
+                    entry["ratio"][metric] = statistics.median(paired)
+                elif base:
                     entry["ratio"][metric] = value / base
 
 
@@ -132,7 +145,9 @@ def table(
     headers.append("target (SDK vs raw)")
     lines: list[list[str]] = []
     for row in rows(config):
-        per = results.get(row.bench, {})
+        if row.bench not in results:
+            continue
+        per = results[row.bench]
         cells = [row.label, row.unit]
         for key in contenders:
             entry = per.get(key)

@@ -174,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
                         chosen[rep % len(chosen) :] + chosen[: rep % len(chosen)] if chosen else []
                     )
                     for contender in order:
-                        entry = per.setdefault(contender.key, {"runs": [], "errors": []})
+                        entry = per.setdefault(
+                            contender.key, {"runs": [], "reps": [], "errors": []}
+                        )
                         try:
                             figures = function(contender, env)
                         except Exception as exc:
@@ -191,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
                             entry["unsupported"] = True
                         else:
                             entry["runs"].append(figures)
+                            entry["reps"].append(rep)
                 print(f"  {bench}: done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
         finally:
             control.close()
