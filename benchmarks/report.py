@@ -33,6 +33,7 @@ def rows(config: Config) -> list[Row]:
             base_bench="send",
             target=">= 2.2x",
         ),
+        Row("send_threads", "msg_s", f"send, {config.send_threads} threads at once", "msg/s"),
         Row("receive", "msg_s", "receive: decode + dispatch", "msg/s", target=">= 1.25x"),
         Row("echo", "p50_us", "echo round trip p50", "us", target="<= 1.1x"),
         Row("echo", "p99_us", "echo round trip p99", "us"),

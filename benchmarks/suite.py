@@ -45,6 +45,7 @@ class Config:
     footprint_counts: tuple[int, ...]
     repeat: int
     batch_size: int = 100
+    send_threads: int = 4
     reconnect_delay: float = 0.1
     outage_delay: float = 0.02
     capacity_n: int = 0
@@ -111,20 +112,27 @@ def _with_client(
 
 
 def _timed_sends(
-    env: Env, session: str, fire: Callable[[], Any], calls: int, per_call: int
+    env: Env,
+    session: str,
+    fire: Callable[[], Any],
+    calls: int,
+    per_call: int,
+    burst: Optional[Callable[[int], None]] = None,
 ) -> dict[str, Any]:
-    """Warm up, then time ``calls`` calls of ``fire`` until the server has counted them all."""
+    """Warm up, then time ``calls`` calls of ``fire`` until the server has counted them all.
+
+    ``burst(calls)``, when given, replaces the plain loop (each call then sends ``per_call``).
+    """
+    run = burst or (lambda count: _loop(fire, count))
     warm = max(1, calls // 10)
     waiter = env.control.start("wait_count", session=session, n=warm * per_call)
-    for _ in range(warm):
-        fire()
+    run(warm)
     env.control.result(waiter)
     env.control.call("reset", session=session)
     total = calls * per_call
     waiter = env.control.start("wait_count", session=session, n=total)
     start = time.monotonic()
-    for _ in range(calls):
-        fire()
+    run(calls)
     returned = time.monotonic()
     answer = env.control.result(waiter)
     end = env.server_time(answer, "t_reached")
@@ -135,6 +143,11 @@ def _timed_sends(
     }
 
 
+def _loop(fire: Callable[[], Any], calls: int) -> None:
+    for _ in range(calls):
+        fire()
+
+
 def send_plain(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
     def body(client: Any, session: str) -> dict[str, Any]:
         return _timed_sends(
@@ -142,6 +155,37 @@ def send_plain(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
         )
 
     return _with_client(contender, env, "send", body)
+
+
+def send_threads(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
+    """Several threads sending at once: where a backlog can be written several frames per call."""
+    threads = env.config.send_threads
+
+    def body(client: Any, session: str) -> dict[str, Any]:
+        fire = client.sender(SMALL_ROUTE, SMALL_PAYLOAD)
+        per_thread = max(1, env.config.send_n // threads)
+
+        def burst(calls: int) -> None:
+            gate = threading.Barrier(threads + 1)
+
+            def loop() -> None:
+                gate.wait()
+                for _ in range(calls):
+                    fire()
+
+            workers = [
+                threading.Thread(target=loop, name=f"bench-sender-{i}") for i in range(threads)
+            ]
+            for worker in workers:
+                worker.start()
+            gate.wait()
+            for worker in workers:
+                worker.join()
+
+        # Each of `threads` threads makes `calls` sends: per_call counts the threads.
+        return _timed_sends(env, session, fire, per_thread, threads, burst=burst)
+
+    return _with_client(contender, env, "threads", body)
 
 
 def send_batch(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
@@ -344,6 +388,7 @@ def footprint(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
 BENCHMARKS: dict[str, Callable[[Contender, Env], Optional[dict[str, Any]]]] = {
     "send": send_plain,
     "send_batch": send_batch,
+    "send_threads": send_threads,
     "receive": receive,
     "echo": echo,
     "reconnect_first": reconnect_first,

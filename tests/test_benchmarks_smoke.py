@@ -21,6 +21,7 @@ RUN = REPO / "benchmarks" / "run.py"
 BENCHMARKS = {
     "send": ("msg_s", "loop_msg_s"),
     "send_batch": ("msg_s",),
+    "send_threads": ("msg_s",),
     "receive": ("msg_s",),
     "echo": ("p50_us", "p99_us"),
     "reconnect_first": ("ms", "over_backoff_ms"),
