@@ -205,6 +205,7 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     ("options", "message"),
     [
         ({"package": "class"}, "the package name must be a Python identifier"),
+        ({"package": "attrs"}, "would hide a package the client imports"),
         ({"package": "p", "client_name": "Order"}, "is taken by a model"),
         ({"package": "p", "client_name": "converter"}, "is taken by a model or module"),
     ],
