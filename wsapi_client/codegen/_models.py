@@ -188,10 +188,6 @@ class ModelBuilder:
             self._in_progress.discard(name)
         return ref
 
-    def class_def(self, name: str) -> Optional[ClassDef]:
-        """The class called ``name``, if it is one (after :meth:`build`)."""
-        return self._classes.get(name)
-
     # ------------------------------------------------------------------ naming
 
     def _name_components(self) -> None:

@@ -17,7 +17,7 @@ from typing import Optional
 
 import attrs
 
-from wsapi_client.codegen._ir import ANY, Alias, ClassDef, Field, Ref, TypeExpr
+from wsapi_client.codegen._ir import ANY, Alias, ClassDef, Ref, TypeExpr
 from wsapi_client.codegen._models import ModelBuilder, ModelSet
 from wsapi_client.spec._model import ApiSpec, Operation
 from wsapi_client.spec._naming import RESERVED_METHOD_NAMES, python_identifier
@@ -184,7 +184,3 @@ def build_client(
         decoders=tuple(decoders),
     )
 
-
-def model_fields(send: SendDef) -> tuple[Field, ...]:
-    """The keyword arguments of a send method's keyword overload."""
-    return send.model.fields if send.model is not None else ()
