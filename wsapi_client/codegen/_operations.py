@@ -183,4 +183,3 @@ def build_client(
         methods=tuple(methods),
         decoders=tuple(decoders),
     )
-
