@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import wsapi_client
 
 DESIGN_NAMES = [
@@ -41,9 +43,5 @@ def test_importing_the_spec_package_does_not_import_the_runtime() -> None:
 
 
 def test_unknown_attribute_is_a_clear_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="Nope"):
         wsapi_client.Nope  # noqa: B018
-    except AttributeError as exc:
-        assert "Nope" in str(exc)
-    else:
-        raise AssertionError("expected AttributeError")

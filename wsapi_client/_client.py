@@ -756,12 +756,12 @@ class WebSocketClient:
             self._reconnects += 1
         self._set_state(ConnectionState.CONNECTED)
         self._connected_event.set()
+        # Callbacks registered before this point run now; later ones run at registration.
         with self._cond:
             callbacks = self._registry.snapshot(_RECONNECT)
             self._resubscribed = True
-        if reconnected:
-            for entry in callbacks:
-                self._call_safely(entry.callback, (), "with_reconnect callback")
+        for entry in callbacks:
+            self._call_safely(entry.callback, (), "with_reconnect callback")
 
     def _start_reader(self, conn: Connection) -> None:
         thread = threading.Thread(
@@ -868,12 +868,7 @@ class WebSocketClient:
             )
             return None
         old.retiring = True
-        self._go_live(new, reconnected=False)
-        with self._cond:
-            callbacks = self._registry.snapshot(_RECONNECT)
-        for entry in callbacks:
-            self._call_safely(entry.callback, (), "with_reconnect callback")
-        self._reconnects += 1
+        self._go_live(new, reconnected=True)
         self._send_close(old, 1000, "rotating")
         return new
 

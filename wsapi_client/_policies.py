@@ -36,8 +36,8 @@ class ReconnectPolicy:
 
     The delay before reconnect attempt *n* (counting from 0) is ``min(max_delay, initial_delay *
     multiplier ** n)``, drawn uniformly from ``[0, that]`` when ``jitter`` is true ("full
-    jitter"). ``max_attempts`` bounds consecutive reconnect attempts (None: forever, 0: never); the count
-    resets once a connection has stayed up for ``reset_after`` seconds.
+    jitter"). ``max_attempts`` bounds consecutive reconnect attempts (None: forever, 0: never);
+    the count resets once a connection has stayed up for ``reset_after`` seconds.
     """
 
     initial_delay: float = attrs.field(default=0.1, validator=_non_negative)
@@ -54,7 +54,9 @@ class ReconnectPolicy:
 
     @max_attempts.validator
     def _check_max_attempts(self, _attribute: attrs.Attribute[object], value: object) -> None:
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
             raise ValueError(f"max_attempts must be None or an int >= 0, got {value!r}")
 
     @classmethod
@@ -82,9 +84,7 @@ class QueuePolicy:
     @overflow.validator
     def _check_overflow(self, _attribute: attrs.Attribute[str], value: str) -> None:
         if value not in ("raise", "drop_oldest", "block"):
-            raise ValueError(
-                f"overflow must be 'raise', 'drop_oldest' or 'block', got {value!r}"
-            )
+            raise ValueError(f"overflow must be 'raise', 'drop_oldest' or 'block', got {value!r}")
 
 
 @attrs.frozen(kw_only=True)

@@ -200,11 +200,6 @@ def test_no_secret_in_any_sdk_log_record_of_a_signed_session(
     assert _leaks(secrets, texts) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the emulator's websockets protocol trace logs raw handshake headers at DEBUG; "
-    "remove this marker once wsapi_client/emulator/_connection.py redacts them",
-)
 def test_no_secret_in_the_emulator_wire_trace(
     gateway: LocalGateway, caplog: pytest.LogCaptureFixture
 ) -> None:

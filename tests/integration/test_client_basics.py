@@ -365,3 +365,15 @@ def test_a_queued_send_can_be_cancelled(gateway: LocalGateway, make_client: Clie
     client.flush(5)
     assert [m.payload["topic"] for m in gateway.wait_for_messages(1, timeout=5)] == ["kept"]
     assert client.stats.messages_out == 1
+
+
+def test_with_reconnect_registered_before_start_runs_on_the_first_connection(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    client = make_client(gateway.url, start=False)
+    calls: list[int] = []
+    client.with_reconnect(lambda: calls.append(1))
+    client.start(timeout=5)
+    assert calls == [1]
+    client.with_reconnect(lambda: calls.append(2))  # connected: runs at once, exactly once
+    assert calls == [1, 2]

@@ -68,9 +68,9 @@ def test_eight_threads_under_repeated_drops(
                         queued_during_outage.add((t, i))
             round_end.wait()
 
-    def outage_messages_written() -> set[tuple[int, int]]:
+    def outage_messages() -> set[tuple[int, int]]:
         with lock:
-            return {key for key in queued_during_outage if futures[key].done()}
+            return set(queued_during_outage)
 
     def received_keys() -> set[tuple[int, int]]:
         return {
@@ -84,9 +84,9 @@ def test_eight_threads_under_repeated_drops(
         before = gateway.message_count
         round_start.wait()
         gateway.wait_until(lambda b=before: gateway.message_count >= b + 300, timeout=10)
-        # Drop once the flushed outage backlog has been read: a drop loses whatever the server
-        # has not read yet, flushed or not.
-        gateway.wait_until(lambda: outage_messages_written() <= received_keys(), timeout=10)
+        # Drop once the outage backlog has been flushed and read: a drop loses whatever the
+        # server has not read yet, flushed or not.
+        gateway.wait_until(lambda: outage_messages() <= received_keys(), timeout=10)
         gateway.drop_all()
         round_end.wait()
     for thread in threads:
@@ -95,7 +95,7 @@ def test_eight_threads_under_repeated_drops(
     for future in futures.values():
         future.result(10)
     assert len(futures) == THREADS * PER_THREAD
-    gateway.wait_until(lambda: outage_messages_written() <= received_keys(), timeout=10)
+    gateway.wait_until(lambda: outage_messages() <= received_keys(), timeout=10)
     client.close(timeout=10)
 
     by_thread: dict[int, list[int]] = defaultdict(list)

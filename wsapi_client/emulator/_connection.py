@@ -346,7 +346,10 @@ class GatewayConnection:
             self.host._on_ping(self)
 
     def _on_message(self, data: bytes, text: bool) -> None:
-        if not self.registered or self.protocol.state is not OPEN:
+        # Not a state check: frames that arrived in the same read as the client's close frame
+        # have already moved the protocol to CLOSING, yet they came first and API Gateway
+        # delivers them.
+        if not self.registered:
             return
         if not text:
             self.host._dispatch(self, bytes(data))
