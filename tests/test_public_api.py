@@ -45,3 +45,14 @@ def test_importing_the_spec_package_does_not_import_the_runtime() -> None:
 def test_unknown_attribute_is_a_clear_attribute_error() -> None:
     with pytest.raises(AttributeError, match="Nope"):
         wsapi_client.Nope  # noqa: B018
+
+
+def test_reserved_names_cover_every_public_client_attribute() -> None:
+    from wsapi_client.spec._naming import RESERVED_METHOD_NAMES
+
+    client = wsapi_client.WebSocketClient("ws://127.0.0.1:9/x")
+    try:
+        public = {n for n in dir(client) if not n.startswith("_")}
+        assert public <= RESERVED_METHOD_NAMES, public - RESERVED_METHOD_NAMES
+    finally:
+        client.disconnect()

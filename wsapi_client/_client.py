@@ -1106,7 +1106,9 @@ class WebSocketClient:
         Generated clients override this to structure the payload into their models. Raising
         here reports a ``decode`` error; the route's listeners are skipped.
         """
-        if self.validate and op.has_body and payload is not None:
+        if op.has_body and self.validate:
+            if payload is None:
+                raise ValidationError("payload is missing", route=op.route_key)
             self._validator(op)(payload)
         return payload
 
