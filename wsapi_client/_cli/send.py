@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from wsapi_client._cli._common import add_connection_arguments, auth_from_args, print_json
 
@@ -22,21 +23,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wsapi_client import ConnectError, WebSocketClient, WsApiError
+    from wsapi_client import ConnectError, WsApiError
     from wsapi_client._cli._common import parse_payload
     from wsapi_client.protocol import NO_PAYLOAD
 
     payload = parse_payload(args.payload) if args.payload is not None else NO_PAYLOAD
     try:
-        client = WebSocketClient.connect(
-            args.url, spec=args.spec, auth=auth_from_args(args), timeout=args.timeout
-        )
-    except ConnectError as exc:
+        _send(args, payload)
+    except (ConnectError, TimeoutError) as exc:  # could not reach the API, or no answer
         print(f"wsapi-client send: {exc}", file=sys.stderr)
         return 1
-    except (WsApiError, ValueError) as exc:
+    except (WsApiError, ValueError) as exc:  # the message or the options were wrong
         print(f"wsapi-client send: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _send(args: argparse.Namespace, payload: Any) -> None:
+    from wsapi_client import WebSocketClient
+
+    client = WebSocketClient.connect(
+        args.url, spec=args.spec, auth=auth_from_args(args), timeout=args.timeout
+    )
     try:
         if args.wait_for:
             with client.expect(args.wait_for) as reply:
@@ -44,12 +52,5 @@ def run(args: argparse.Namespace) -> int:
             print_json(args.wait_for, reply.result(args.timeout))
         else:
             client.send(args.route, payload).result(args.timeout)
-        return 0
-    except TimeoutError as exc:
-        print(f"wsapi-client send: {exc}", file=sys.stderr)
-        return 1
-    except (WsApiError, ValueError) as exc:
-        print(f"wsapi-client send: {exc}", file=sys.stderr)
-        return 2
     finally:
         client.close(timeout=args.timeout)
