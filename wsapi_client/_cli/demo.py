@@ -11,6 +11,7 @@ and resubscribes.  Every step waits on an event, not on a sleep.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wsapi_client import WebSocketClient
     from wsapi_client.emulator import LocalGateway
+    from wsapi_client.spec import ApiSpec
 
 __all__ = ["add_arguments", "run"]
 
@@ -82,11 +84,23 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"wsapi-client demo: {exc}", file=sys.stderr)
         return 2
-    from wsapi_client import Keepalive, ReconnectPolicy, WebSocketClient
     from wsapi_client.spec import load_spec
 
-    spec = load_spec(SAMPLE_API)
-    with LocalGateway(spec) as gateway:
+    sdk_logger = logging.getLogger("wsapi_client")
+    level = sdk_logger.level
+    if not getattr(args, "verbose", 0):
+        # The transcript tells the story; the SDK's warnings about the forced drop would repeat it.
+        sdk_logger.setLevel(logging.ERROR)
+    try:
+        return _run(args, LocalGateway, load_spec(SAMPLE_API))
+    finally:
+        sdk_logger.setLevel(level)
+
+
+def _run(args: argparse.Namespace, gateway_class: type[LocalGateway], spec: ApiSpec) -> int:
+    from wsapi_client import Keepalive, ReconnectPolicy, WebSocketClient
+
+    with gateway_class(spec) as gateway:
         print(f"[gateway] serving the sample model at {gateway.url}")
         client = WebSocketClient(
             gateway.url,
