@@ -26,6 +26,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
 from wsapi_client import _framing
@@ -1294,7 +1295,7 @@ class Expectation:
             self._client._check_blocking_allowed("Expectation.result")
         try:
             return self._future.result(timeout)
-        except TimeoutError:
+        except FutureTimeoutError:  # not the builtin TimeoutError before Python 3.11
             self.cancel()
             raise TimeoutError(
                 f"no {self.route} message within {timeout:g} s"
