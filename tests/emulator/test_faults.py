@@ -202,7 +202,7 @@ def test_disconnect_log_says_how_each_connection_ended(
     gateway = gateway_factory(idle_timeout=0.3)
     by_client = connect(gateway.url)
     [client_id] = gateway.wait_for_connections(1)
-    by_client.close(status=4100, reason="bye")
+    by_client.close(status=4100, reason=b"bye")  # websocket-client 1.9.0 takes bytes only
     gateway.wait_for_connections(0)
     idle = connect(gateway.url)
     [idle_id] = gateway.wait_for_connections(1)
