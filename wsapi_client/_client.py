@@ -54,7 +54,7 @@ from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent, Error
 from wsapi_client._listeners import Registry, Unlisten
 from wsapi_client._outbox import Outbox, Outgoing
 from wsapi_client._policies import Keepalive, QueuePolicy, ReconnectPolicy
-from wsapi_client._validation import compile_validator
+from wsapi_client._validation import Validator, compile_validator
 from wsapi_client.protocol import (
     NO_PAYLOAD,
     GatewayError,
@@ -63,6 +63,7 @@ from wsapi_client.protocol import (
     RouteMessage,
     classify,
     encode,
+    split_routed,
 )
 from wsapi_client.spec import ApiSpec, Operation, load_spec
 
@@ -73,6 +74,7 @@ logger = logging.getLogger("wsapi_client")
 _C = TypeVar("_C", bound="WebSocketClient")
 _KEEPALIVE_DEFAULT = Keepalive()
 _WRITE_BATCH_BYTES = 256 * 1024
+_PLAN_CACHE = 256  # inbound routes remembered when the model does not know them
 _CLOSE_HANDSHAKE_TIMEOUT = 2.0
 _EXIT_FLUSH_TIMEOUT = 2.0
 _names = itertools.count(1)
@@ -183,7 +185,10 @@ class WebSocketClient:
         self._registry: Registry[Any] = Registry()
         self._dispatch_lock = threading.RLock()
         self._resubscribed = False
-        self._validators: dict[str, Callable[[Any], None]] = {}
+        self._validators: dict[str, Validator] = {}
+        self._plans: dict[str, tuple[str, Optional[Operation], Optional[Validator]]] = {}
+        # Inbound payloads only need validating unless a subclass decodes them (generated clients).
+        self._plain_decode = type(self)._decode_payload is WebSocketClient._decode_payload
         self._batch = threading.local()
 
         # Counters.
@@ -974,10 +979,13 @@ class WebSocketClient:
 
     def _read_loop(self, conn: Connection) -> None:
         self._sdk_threads.add(threading.get_ident())
+        read_frame = conn.read_frame
+        clock = self._clock
+        dispatch = self._dispatch
         try:
             while True:
-                opcode, data = conn.read_frame()
-                conn.last_received = self._clock()
+                opcode, data = read_frame()
+                conn.last_received = clock()
                 if opcode == _framing.OPCODE_TEXT:
                     self._messages_in += 1
                     self._bytes_in += len(data)
@@ -987,7 +995,7 @@ class WebSocketClient:
                         raw = data.decode("utf-8", "replace")
                         self._emit_error(f"Failed to parse received data {raw}", "parse", raw=raw)
                         continue
-                    self._dispatch(text)
+                    dispatch(text)
                 elif opcode == _framing.OPCODE_BINARY:
                     self._ignored += 1
                 elif opcode == _framing.OPCODE_PING:
@@ -1026,10 +1034,15 @@ class WebSocketClient:
             self._sdk_threads.discard(threading.get_ident())
 
     def _dispatch(self, text: str) -> None:
+        routed = split_routed(text)
+        if routed is not None:
+            with self._dispatch_lock:
+                self._dispatch_route(routed[0], routed[1], text)
+            return
         message = classify(text)
         with self._dispatch_lock:
             if isinstance(message, RouteMessage):
-                self._dispatch_route(message)
+                self._dispatch_route(message.route, message.payload, message.raw)
             elif isinstance(message, GatewayError):
                 self._emit_error(
                     message.message,
@@ -1043,28 +1056,52 @@ class WebSocketClient:
             elif isinstance(message, Ignored):
                 self._ignored += 1
 
-    def _dispatch_route(self, message: RouteMessage) -> None:
-        route = message.route
-        op = self.spec.find(route) if self.spec is not None else None
-        key = op.route_key if op is not None else route
-        entries = self._registry.snapshot(key)
+    def _inbound_plan(self, route: str) -> tuple[str, Optional[Operation], Optional[Validator]]:
+        """For an inbound route: the listeners' key, its operation, and the validator to run
+        when the payload needs no more than validating (None: call :meth:`_decode_payload`)."""
+        plan = self._plans.get(route)
+        if plan is None:
+            op = self.spec.find(route) if self.spec is not None else None
+            key = op.route_key if op is not None else route
+            validator: Optional[Validator] = None
+            if op is not None and self._plain_decode and op.has_body and op.request_schema:
+                validator = self._validator(op)
+            plan = (key, op, validator)
+            if op is not None or len(self._plans) < _PLAN_CACHE:
+                self._plans[route] = plan
+        return plan
+
+    def _dispatch_route(self, route: str, payload: Any, raw: str) -> None:
+        key, op, validator = self._inbound_plan(route)
+        snapshot = self._registry.snapshot
+        entries = snapshot(key)
         if entries:
-            payload = message.payload
             try:
-                decoded = self._decode_payload(op, payload) if op is not None else payload
+                if op is None:
+                    decoded = payload
+                elif validator is not None and self.validate:
+                    if payload is None:
+                        raise ValidationError("payload is missing", route=op.route_key)
+                    validator(payload)
+                    decoded = payload
+                else:
+                    decoded = self._decode_payload(op, payload)
             except Exception as exc:
                 self._emit_error(
                     f"{key}: received payload does not fit the model: {exc}",
                     "decode",
-                    raw=message.raw,
+                    raw=raw,
                     route=key,
                     exception=exc,
                 )
             else:
                 for entry in entries:
-                    self._call_listener(entry.callback, (decoded,), key)
-        for entry in self._registry.snapshot(_ANY):
-            self._call_listener(entry.callback, (key, message.payload), key)
+                    try:
+                        entry.callback(decoded)
+                    except Exception as exc:
+                        self._listener_failed(entry.callback, key, exc)
+        for entry in snapshot(_ANY):
+            self._call_listener(entry.callback, (key, payload), key)
 
     def _call_listener(
         self, callback: Callable[..., Any], args: tuple[Any, ...], route: str
@@ -1072,13 +1109,16 @@ class WebSocketClient:
         try:
             callback(*args)
         except Exception as exc:
-            logger.exception("%s: listener %r for %s raised", self.name, callback, route)
-            self._emit_error(
-                f"listener for {route} raised {type(exc).__name__}: {exc}",
-                "listener",
-                route=route,
-                exception=exc,
-            )
+            self._listener_failed(callback, route, exc)
+
+    def _listener_failed(self, callback: Callable[..., Any], route: str, exc: Exception) -> None:
+        logger.exception("%s: listener %r for %s raised", self.name, callback, route)
+        self._emit_error(
+            f"listener for {route} raised {type(exc).__name__}: {exc}",
+            "listener",
+            route=route,
+            exception=exc,
+        )
 
     # ------------------------------------------------------------------ hooks for subclasses
 
@@ -1113,7 +1153,7 @@ class WebSocketClient:
             self._validator(op)(payload)
         return payload
 
-    def _validator(self, op: Operation) -> Callable[[Any], None]:
+    def _validator(self, op: Operation) -> Validator:
         validator = self._validators.get(op.route_key)
         if validator is None:
             assert self.spec is not None

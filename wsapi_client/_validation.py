@@ -136,8 +136,16 @@ _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "integer": _is_integer,
     "boolean": lambda v: isinstance(v, bool),
     "array": lambda v: isinstance(v, (list, tuple)),
-    "object": lambda v: isinstance(v, Mapping),
+    "object": lambda v: type(v) is dict or isinstance(v, Mapping),
     "null": lambda v: v is None,
+}
+_EXACT_TYPES: dict[str, type] = {
+    "string": str,
+    "boolean": bool,
+    "object": dict,
+    "array": list,
+    "integer": int,
+    "number": int,
 }
 _TYPE_WORDS = {
     "string": "a string",
@@ -287,12 +295,27 @@ class _Compiler:
         ref = schema.get("$ref")
         if isinstance(ref, str):
             parts.append(self._lazy_ref(ref))
-        parts.append(self._type_check(schema))
-        parts.append(self._value_check(schema))
-        parts.append(self._string_check(schema, where))
-        parts.append(self._number_check(schema))
-        parts.append(self._array_check(schema, where))
-        parts.append(self._object_check(schema, where))
+        type_check = self._type_check(schema)
+        others = [
+            self._value_check(schema),
+            self._string_check(schema, where),
+            self._number_check(schema),
+            self._array_check(schema, where),
+        ]
+        # The common model, an object with properties: one closure tests the type and the
+        # properties (the same checks in the same order, one call fewer per value).
+        typed = (
+            schema.get("type") == "object"
+            and schema.get("nullable") is not True
+            and all(part is _accept for part in others)
+        )
+        object_check = self._object_check(schema, where, typed=typed)
+        if typed and object_check is not _accept:
+            parts.append(object_check)
+        else:
+            parts.append(type_check)
+            parts.extend(others)
+            parts.append(object_check)
         parts.append(self._combinators(schema, where))
         check = _all_of(parts)
         if schema.get("nullable") is True and check is not _accept:
@@ -320,7 +343,8 @@ class _Compiler:
         expected = " or ".join(_TYPE_WORDS[n] for n in known)
         if len(known) == 1:
             test = _TYPE_TESTS[known[0]]
-            single_type = {"string": str, "boolean": bool}.get(known[0])
+            # An exact type that answers without the general test (bool is not an int here).
+            single_type = _EXACT_TYPES.get(known[0])
 
             def check(value: Any) -> Optional[_Issue]:
                 if type(value) is single_type or test(value):
@@ -498,7 +522,8 @@ class _Compiler:
 
         return check
 
-    def _object_check(self, schema: Mapping[str, Any], where: str) -> _Check:
+    def _object_check(self, schema: Mapping[str, Any], where: str, typed: bool = False) -> _Check:
+        """The object keywords; with ``typed``, also ``type: object`` (a non-object fails)."""
         properties = schema.get("properties")
         properties = properties if isinstance(properties, Mapping) else {}
         required_raw = schema.get("required")
@@ -551,8 +576,8 @@ class _Compiler:
             return _accept
 
         def check(value: Any) -> Optional[_Issue]:
-            if not isinstance(value, Mapping):
-                return None
+            if type(value) is not dict and not isinstance(value, Mapping):
+                return _Issue(f"must be an object, got {_kind(value)}") if typed else None
             for name in required:
                 if name not in value:
                     return _Issue("is required", [name])

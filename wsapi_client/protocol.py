@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Final, Literal, Union
+from typing import Any, Callable, Final, Literal, Union
 
 import attrs
 
@@ -47,6 +47,7 @@ __all__ = [
     "RouteMessage",
     "classify",
     "encode",
+    "split_routed",
 ]
 
 
@@ -80,17 +81,73 @@ _encode_json = json.JSONEncoder(
 ).encode
 
 
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _make_payload_encoder() -> Callable[[Any], str]:
+    """json's own C encoder, built once: ``JSONEncoder.encode`` builds it again on every call,
+    which costs more than encoding a small payload. Output is identical (same encoder, same
+    options); a circular payload ends in RecursionError instead, which :func:`encode` reports
+    the same way. Falls back to ``JSONEncoder.encode`` where the C encoder is missing."""
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return _encode_json
+    chunks = make(
+        None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    join = "".join
+
+    def encode_payload(value: Any) -> str:
+        return join(chunks(value, 0))
+
+    return encode_payload
+
+
+_encode_payload = _make_payload_encoder()
+_quote = json.encoder.encode_basestring
+_prefixes: dict[str, str] = {}
+_PREFIX_CACHE = 1024
+
+
+def _prefix(route: str) -> str:
+    """``{"route":"<route>"`` for a route, cached for the routes in use."""
+    prefix = _prefixes.get(route)
+    if prefix is None:
+        prefix = '{"route":' + _quote(route)
+        if len(_prefixes) < _PREFIX_CACHE:
+            _prefixes[route] = prefix
+    return prefix
+
+
 def _refuse_constant(name: str) -> Any:
     # JSON.parse does not accept NaN, Infinity or -Infinity; json.loads would.
     raise ValueError(f"{name} is not valid JSON")
 
 
-_decode_json = json.JSONDecoder(parse_constant=_refuse_constant).decode
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+_decode_json = _decoder.decode
+_scan_once: Callable[[str, int], tuple[Any, int]] = getattr(_decoder, "scan_once")  # noqa: B009
 _decode_json_big_ints = json.JSONDecoder(
     parse_constant=_refuse_constant,
     # JavaScript reads an integer too long for Python's int() as a float (Infinity).
     parse_int=lambda digits: int(digits) if len(digits) <= 4000 else float(digits),
 ).decode
+
+
+def _decode(text: str) -> Any:
+    """``json.loads`` with the decoder's options, minus its per-call set-up for the usual frame
+    (no whitespace around the document): json's scanner is called directly, and anything else
+    (leading or trailing whitespace, extra data, no value) goes through ``JSONDecoder.decode``,
+    so results and exceptions are the same as its own."""
+    try:
+        document, end = _scan_once(text, 0)
+    except StopIteration:
+        return _decode_json(text)
+    if end != len(text):
+        return _decode_json(text)
+    return document
+
 
 _SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
 
@@ -111,11 +168,13 @@ def encode(route: str, payload: Any = NO_PAYLOAD) -> str:
     """
     if not isinstance(route, str):
         raise ValidationError(f"the route must be a string, got {type(route).__name__}")
-    message = {"route": route} if payload is NO_PAYLOAD else {"route": route, "payload": payload}
-    try:
-        text = _encode_json(message)
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise _explain_encode_failure(route, payload, exc) from None
+    if payload is NO_PAYLOAD:
+        text = _prefix(route) + "}"
+    else:
+        try:
+            text = _prefix(route) + ',"payload":' + _encode_payload(payload) + "}"
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise _explain_encode_failure(route, payload, exc) from None
     if not text.isascii() and _SURROGATES.search(text) is not None:
         text = _SURROGATES.sub(_escape_surrogate, text)
     return text
@@ -218,7 +277,7 @@ def classify(data: str | bytes | bytearray | memoryview) -> Inbound:
     if not data:
         return _EMPTY
     try:
-        document = _decode_json(data)
+        document = _decode(data)
     except json.JSONDecodeError:
         return _parse_failure(data)
     except ValueError:
@@ -247,6 +306,28 @@ def classify(data: str | bytes | bytearray | memoryview) -> Inbound:
     if type(document) is list:
         return Malformed("unexpected", f"Unexpected data received {data}", data)
     return _parse_failure(data)
+
+
+def split_routed(text: str) -> tuple[str, Any] | None:
+    """``(route, payload)`` when ``text`` is a routed message, else None.
+
+    The reader's shortcut for the usual frame: the same answer as :func:`classify` gives as a
+    :class:`RouteMessage` (``payload`` None when absent), without building one. None means
+    "ask :func:`classify`": a gateway error, a malformed frame, or JSON this shortcut leaves to
+    the full decoder (whitespace around the document, NaN, very long integers, deep nesting).
+    """
+    try:
+        document, end = _scan_once(text, 0)
+    except Exception:  # any failure: classify() says what it is
+        return None
+    if end != len(text) or type(document) is not dict:
+        return None
+    if type(document.get("message")) is str:
+        return None
+    route = document.get("route")
+    if type(route) is not str:
+        return None
+    return route, document.get("payload")
 
 
 def _parse_failure(data: str) -> Malformed:
