@@ -23,6 +23,8 @@ from wsapi_client import _framing
 __all__ = ["Closed", "Connection", "HandshakeFailure", "open_connection"]
 
 _RECV_SIZE = 65536
+_FIN_TEXT = 0x80 | _framing.OPCODE_TEXT
+_FIN_BINARY = 0x80 | _framing.OPCODE_BINARY
 
 
 class HandshakeFailure(Exception):
@@ -68,6 +70,8 @@ class Connection:
         self.stopping = False
         self._buffer = b""
         self._pos = 0
+        # Called (on the reader thread) before the reader waits on the socket; set by the client.
+        self.idle: Optional[Callable[[], None]] = None
         ws.frame_buffer.recv = self._recv
         self._recv_frame: Callable[[], Any] = ws.frame_buffer.recv_frame
         self._cont = ws.cont_frame
@@ -77,25 +81,38 @@ class Connection:
 
     # -- reading (the reader thread only) ------------------------------------------------
 
+    def _fill(self) -> bytes:
+        """Read the next chunk (up to 64 KiB) from the socket into the buffer and return it.
+
+        ``idle`` runs first: the socket is about to be waited on, so the client's writes that
+        were left for later go out now.
+        """
+        idle = self.idle
+        if idle is not None:
+            idle()
+        while True:
+            try:
+                buffer = self.sock.recv(_RECV_SIZE)
+            except (socket.timeout, ssl.SSLWantReadError):
+                # The socket timeout bounds writes; an idle read just keeps waiting.
+                if self.stopping:
+                    raise Closed(1006, "connection aborted") from None
+                continue
+            except OSError as exc:
+                raise Closed(1006, f"connection lost: {exc}") from exc
+            break
+        if not buffer:
+            raise Closed(1006, "connection closed without a close frame")
+        self._buffer = buffer
+        self._pos = 0
+        return buffer
+
     def _recv(self, size: int) -> bytes:
         """Hand websocket-client's frame buffer up to ``size`` bytes from a 64 KiB buffer."""
         buffer = self._buffer
         pos = self._pos
         if pos >= len(buffer):
-            while True:
-                try:
-                    buffer = self.sock.recv(_RECV_SIZE)
-                except (socket.timeout, ssl.SSLWantReadError):
-                    # The socket timeout bounds writes; an idle read just keeps waiting.
-                    if self.stopping:
-                        raise Closed(1006, "connection aborted") from None
-                    continue
-                except OSError as exc:
-                    raise Closed(1006, f"connection lost: {exc}") from exc
-                break
-            if not buffer:
-                raise Closed(1006, "connection closed without a close frame")
-            self._buffer = buffer
+            buffer = self._fill()
             pos = 0
             if size >= len(buffer):
                 self._pos = len(buffer)
@@ -109,7 +126,34 @@ class Connection:
 
         Data frames are reassembled here: a data opcode is returned only for the final frame of a
         message, with the whole message; control frames come back as they arrive.
+
+        The usual frame (a whole unfragmented text or binary message, unmasked, up to 64 KiB,
+        complete in the buffer) is sliced straight out of the buffer; anything else goes through
+        websocket-client's frame parser, fed from the same buffer.
         """
+        buffer = self._buffer
+        pos = self._pos
+        if pos >= len(buffer):
+            buffer = self._fill()
+            pos = 0
+        if len(buffer) - pos >= 4 and self._cont.recving_frames is None:
+            first = buffer[pos]
+            if first in (_FIN_TEXT, _FIN_BINARY):
+                length = buffer[pos + 1]
+                start = pos + 2
+                if length == 126:  # unmasked, 16-bit length
+                    length = (buffer[pos + 2] << 8) | buffer[pos + 3]
+                    start = pos + 4
+                elif length > 126:  # masked (not allowed from a server) or a 64-bit length
+                    start = -1
+                end = start + length
+                if start >= 0 and end <= len(buffer):
+                    self._pos = end
+                    return first & 0x0F, buffer[start:end]
+        return self._read_frame_parsed()
+
+    def _read_frame_parsed(self) -> tuple[int, bytes]:
+        """:meth:`read_frame` through websocket-client's frame buffer and continuation state."""
         while True:
             try:
                 frame = self._recv_frame()
