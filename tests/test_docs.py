@@ -72,6 +72,11 @@ def _fenced_blocks(path: Path) -> list[tuple[str, int, str]]:
 
 def _prose(path: Path) -> str:
     """The Markdown text without fenced blocks and inline code, where links are written."""
+    return _INLINE_CODE.sub("", _without_fences(path))
+
+
+def _without_fences(path: Path) -> str:
+    """The Markdown text without its fenced blocks."""
     kept: list[str] = []
     inside: str | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -85,7 +90,7 @@ def _prose(path: Path) -> str:
                 continue
         if inside is None:
             kept.append(line)
-    return _INLINE_CODE.sub("", "\n".join(kept))
+    return "\n".join(kept)
 
 
 def _python_blocks() -> list[Any]:
@@ -244,6 +249,24 @@ def test_markdown_files_have_relative_links() -> None:
     assert _relative_links(ROOT / "README.md"), "the link parser found no link in README.md"
 
 
+def _anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors of a file (``## Spec loading`` gives ``spec-loading``)."""
+    anchors: set[str] = set()
+    for line in _without_fences(path).splitlines():
+        heading = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if heading is None:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", heading[1].replace("`", "").strip().lower()).replace(
+            " ", "-"
+        )
+        number, candidate = 1, slug
+        while candidate in anchors:
+            candidate = f"{slug}-{number}"
+            number += 1
+        anchors.add(candidate)
+    return anchors
+
+
 @pytest.mark.parametrize("path", MARKDOWN, ids=_relative)
 def test_relative_links_point_to_existing_files(path: Path) -> None:
     broken = []
@@ -252,6 +275,21 @@ def test_relative_links_point_to_existing_files(path: Path) -> None:
         if not (path.parent / file_part).exists():
             broken.append(target)
     assert not broken, f"{_relative(path)} links to missing files: {broken}"
+
+
+@pytest.mark.parametrize("path", MARKDOWN, ids=_relative)
+def test_anchors_point_to_existing_headings(path: Path) -> None:
+    text = _prose(path)
+    links = [m["target"] for m in _LINK.finditer(text)] + _relative_links(path)
+    broken = []
+    for target in dict.fromkeys(links):
+        file_part, _, anchor = target.partition("#")
+        if not anchor or re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target):
+            continue
+        document = path if not file_part else path.parent / file_part
+        if document.suffix == ".md" and anchor not in _anchors(document):
+            broken.append(target)
+    assert not broken, f"{_relative(path)} links to missing headings: {broken}"
 
 
 # --------------------------------------------------------------------------- the reference
