@@ -40,9 +40,34 @@ def test_send_reports_validation_errors(
     assert "name" in capsys.readouterr().err
 
 
-def test_send_rejects_bad_json(gateway: LocalGateway) -> None:
-    with pytest.raises(SystemExit, match="not valid JSON"):
-        main(["send", gateway.url, "SayHello", "{nope"])
+def test_send_rejects_bad_json(gateway: LocalGateway, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["send", gateway.url, "SayHello", "{nope"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_send_without_an_answer_exits_1(
+    gateway: LocalGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["send", gateway.url, "SubscribeToNotifications", '{"topic": "t"}', "--spec", SAMPLE]
+    assert main([*args, "--wait-for", "SendGreeting", "--timeout", "0.2"]) == 1
+    assert "SendGreeting" in capsys.readouterr().err
+
+
+def test_listen_exits_when_the_client_gives_up(
+    gateway: LocalGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    def refuse_then_drop() -> None:
+        gateway.wait_for_connections(1, timeout=5)
+        gateway.refuse_next(10, status=403)
+        gateway.drop_all()
+
+    thread = threading.Thread(target=refuse_then_drop)
+    thread.start()
+    assert main(["listen", gateway.url, "--spec", SAMPLE]) == 1
+    thread.join(5)
+    assert "gave up" in capsys.readouterr().err
 
 
 def test_listen_prints_messages_and_subscribes(

@@ -37,11 +37,11 @@ def auth_from_args(args: argparse.Namespace) -> Any:
 
 
 def parse_payload(text: str) -> Any:
-    """The payload argument as JSON, with an error naming what was wrong."""
+    """The payload argument as JSON; ``ValueError`` naming what was wrong (exit code 2)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SystemExit(f"payload is not valid JSON: {exc}") from None
+        raise ValueError(f"payload is not valid JSON: {exc}") from None
 
 
 def print_json(route: str, payload: Any) -> None:

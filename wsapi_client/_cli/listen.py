@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wsapi_client import ConnectError, ErrorEvent, WebSocketClient, WsApiError
+    from wsapi_client import ConnectError, ConnectionState, ErrorEvent, WebSocketClient, WsApiError
     from wsapi_client._cli._common import parse_payload
 
     inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
@@ -50,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     client.on_any_message(on_message)
     client.on_error(on_error)
-    subscriptions = [(route, parse_payload(text)) for route, text in args.subscribe]
+    try:
+        subscriptions = [(route, parse_payload(text)) for route, text in args.subscribe]
+    except ValueError as exc:
+        print(f"wsapi-client listen: {exc}", file=sys.stderr)
+        return 2
 
     def subscribe() -> None:
         for route, payload in subscriptions:
@@ -70,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
             try:
                 route, payload = inbox.get(timeout=0.5)
             except queue.Empty:
+                if client.state is ConnectionState.FAILED:
+                    print("wsapi-client listen: the client gave up reconnecting", file=sys.stderr)
+                    return 1
                 continue
             print_json(route, payload)
             seen += 1

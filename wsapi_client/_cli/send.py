@@ -23,14 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from concurrent.futures import TimeoutError as FutureTimeoutError
+
     from wsapi_client import ConnectError, WsApiError
     from wsapi_client._cli._common import parse_payload
     from wsapi_client.protocol import NO_PAYLOAD
 
-    payload = parse_payload(args.payload) if args.payload is not None else NO_PAYLOAD
     try:
+        payload = parse_payload(args.payload) if args.payload is not None else NO_PAYLOAD
         _send(args, payload)
-    except (ConnectError, TimeoutError) as exc:  # could not reach the API, or no answer
+    except (ConnectError, TimeoutError, FutureTimeoutError) as exc:  # unreachable, or no answer
         print(f"wsapi-client send: {exc}", file=sys.stderr)
         return 1
     except (WsApiError, ValueError) as exc:  # the message or the options were wrong
