@@ -17,6 +17,9 @@ _EXPORTS: dict[str, str] = {
     "CustomAuth": "wsapi_client._auth",
     "IamAuth": "wsapi_client._auth",
     "NoAuth": "wsapi_client._auth",
+    "PreparedRequest": "wsapi_client._auth",
+    "redact_headers": "wsapi_client._auth",
+    "redact_url": "wsapi_client._auth",
     "Expectation": "wsapi_client._client",
     "MessageStream": "wsapi_client._client",
     "WebSocketClient": "wsapi_client._client",
@@ -62,6 +65,7 @@ __all__ = [
     "MessageTooLargeError",
     "NoAuth",
     "Operation",
+    "PreparedRequest",
     "QueueFullError",
     "QueuePolicy",
     "ReconnectPolicy",
@@ -71,10 +75,20 @@ __all__ = [
     "WsApiError",
     "__version__",
     "load_spec",
+    "redact_headers",
+    "redact_url",
 ]
 
 if TYPE_CHECKING:
-    from wsapi_client._auth import AuthProvider, CustomAuth, IamAuth, NoAuth
+    from wsapi_client._auth import (
+        AuthProvider,
+        CustomAuth,
+        IamAuth,
+        NoAuth,
+        PreparedRequest,
+        redact_headers,
+        redact_url,
+    )
     from wsapi_client._client import Expectation, MessageStream, WebSocketClient
     from wsapi_client._errors import (
         AuthError,
