@@ -92,14 +92,26 @@ class ReconnectSchedule:
         """The plan for the very first connection: no delay."""
         return Retry(0.0, 0)
 
-    def failed(self, status: Optional[int] = None, reason: str = "") -> Decision:
-        """An attempt failed (``status``: the HTTP answer, None for a network error)."""
-        if is_fatal_status(status):
+    def failed(
+        self, status: Optional[int] = None, reason: str = "", *, fatal: Optional[bool] = None
+    ) -> Decision:
+        """An attempt failed (``status``: the HTTP answer, None for a network error).
+
+        ``fatal`` overrides the classification by status: the client passes True for an attempt
+        that never reached the server because signing failed, which counts like a 401.
+        """
+        if fatal is None:
+            fatal = is_fatal_status(status)
+        if fatal:
             self.fatal_in_a_row += 1
             if self.fatal_in_a_row >= FATAL_AFTER:
+                what = (
+                    f"handshake refused with HTTP {status}"
+                    if status is not None
+                    else "attempt failed"
+                )
                 return GiveUp(
-                    f"handshake refused with HTTP {status} {FATAL_AFTER} times in a row"
-                    + (f": {reason}" if reason else ""),
+                    f"{what} {FATAL_AFTER} times in a row" + (f": {reason}" if reason else ""),
                     status,
                 )
         else:

@@ -113,3 +113,13 @@ def test_huge_attempt_numbers_do_not_overflow() -> None:
 def test_policy_rejects_bad_values_naming_the_field(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ReconnectPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_failures_marked_fatal_without_a_status_give_up_with_their_own_words() -> None:
+    schedule = ReconnectSchedule(ReconnectPolicy(jitter=False))
+    for _ in range(2):
+        assert isinstance(schedule.failed(None, "auth failed: no credentials", fatal=True), Retry)
+    decision = schedule.failed(None, "auth failed: no credentials", fatal=True)
+    assert isinstance(decision, GiveUp)
+    assert decision.reason == "attempt failed 3 times in a row: auth failed: no credentials"
+    assert "HTTP" not in decision.reason
