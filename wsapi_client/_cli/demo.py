@@ -111,6 +111,9 @@ def _run(args: argparse.Namespace, gateway_class: type[LocalGateway], spec: ApiS
         )
         try:
             return _Demo(args, gateway, client).run()
+        except TimeoutError as exc:
+            print(f"wsapi-client demo: {exc}", file=sys.stderr)
+            return 1
         finally:
             client.close()
 

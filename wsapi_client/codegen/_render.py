@@ -336,7 +336,7 @@ def _listen_methods(listen: ListenDef) -> str:
             ["self", "timeout: Optional[float] = None"],
             "None",
             [
-                *_doc_lines(_wait_doc(listen)),
+                *_doc_lines(_wait_doc(listen, where=False)),
                 f"self.wait_for({route}, timeout=timeout)",
             ],
         )
@@ -389,10 +389,11 @@ def _on_doc(listen: ListenDef, call: str) -> str:
     return docstring(f"{text}\n\n{listen.doc}" if listen.doc else text, 8)
 
 
-def _wait_doc(listen: ListenDef) -> str:
+def _wait_doc(listen: ListenDef, *, where: bool = True) -> str:
+    matching = " (matching ``where``)" if where else ""
     text = (
-        f"Block until the next ``{listen.route}`` message received after this call "
-        "(matching ``where``) and return it.\n\n"
+        f"Block until the next ``{listen.route}`` message received after this call"
+        f"{matching} and return it.\n\n"
         f"Raises ``TimeoutError``. To catch the reply to something you send, use "
         f":meth:`{listen.expect}`, which registers before the send."
     )
