@@ -7,10 +7,26 @@ Threads, per client (DESIGN §3):
   (re)connect, flushes the outbound queue and then runs the ``with_reconnect`` callbacks;
 - one **reader** per connection decodes frames and calls listeners in frame order.
 
-Writes happen on the caller's thread under one lock (``_write_lock``): when a connection is up
-and nothing is queued, ``send`` writes straight to the socket; otherwise the message joins the
-outbound queue, and whichever thread next holds the lock with a connection up writes the whole
-backlog, many frames per socket call. Futures are completed outside the lock.
+The write path. ``_write_lock`` guards the active connection, the outbound queue, the counters
+and ``_writing``, the write token: the one thread allowed to write to the socket sets it, writes
+outside the lock, then takes the lock again and writes whatever was queued meanwhile before it
+lets go (so nothing queued while it wrote is left behind, and the queue stays FIFO). A send:
+
+- with a connection up, nothing queued and nobody writing, is written at once on the caller's
+  thread (no hand-off);
+- while another thread writes, is queued for that thread, which writes it with the rest of the
+  queue, several frames per socket call (combining);
+- during a burst (the previous send less than ``_BURST_GAP`` ago) is queued without a write, up
+  to ``_DEFER_MESSAGES`` messages, ``_DEFER_BYTES`` bytes or ``_DEFER_AGE`` seconds; the send that
+  passes a limit writes them all at once. What a burst leaves queued is written by the next send,
+  by the reader before it waits for data, by anyone looking at one of its futures (``done``,
+  ``result``, :meth:`flush`, :meth:`close`), or else by the supervisor, woken by the first
+  message of the burst (it runs as soon as the sending thread lets go of the GIL, and within the
+  interpreter's switch interval when it does not). Isolated sends are never held back;
+- without a connection, joins the bounded queue (:class:`QueuePolicy`) that the supervisor
+  flushes after the next connect.
+
+Futures are completed outside the lock, a batch at a time (:mod:`wsapi_client._outbox`).
 """
 
 from __future__ import annotations
@@ -27,6 +43,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
+from time import perf_counter as _perf
 from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
 from wsapi_client import _framing
@@ -52,7 +69,15 @@ from wsapi_client._errors import (
 )
 from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent, ErrorKind
 from wsapi_client._listeners import Registry, Unlisten
-from wsapi_client._outbox import Outbox, Outgoing
+from wsapi_client._outbox import (
+    Outbox,
+    Outgoing,
+    SendFuture,
+    claim_all,
+    complete,
+    finish_unwatched,
+    settled,
+)
 from wsapi_client._policies import Keepalive, QueuePolicy, ReconnectPolicy
 from wsapi_client._validation import Validator, compile_validator
 from wsapi_client.protocol import (
@@ -74,6 +99,11 @@ logger = logging.getLogger("wsapi_client")
 _C = TypeVar("_C", bound="WebSocketClient")
 _KEEPALIVE_DEFAULT = Keepalive()
 _WRITE_BATCH_BYTES = 256 * 1024
+_BURST_GAP = 20e-6  # a send this soon after the previous one is part of a burst
+_DEFER_MESSAGES = 64  # a burst is written at least every this many messages,
+_DEFER_BYTES = 64 * 1024  # this many bytes,
+_DEFER_AGE = 200e-6  # or this many seconds after its first held-back message
+_COMBINE_MESSAGES = 1024  # queued for another thread's write beyond this, a sender waits
 _PLAN_CACHE = 256  # inbound routes remembered when the model does not know them
 _CLOSE_HANDSHAKE_TIMEOUT = 2.0
 _EXIT_FLUSH_TIMEOUT = 2.0
@@ -159,10 +189,20 @@ class WebSocketClient:
         # Write side: one lock guards the active connection, the queue and the counters.
         self._write_lock = threading.Lock()
         self._room = threading.Condition(self._write_lock)
+        self._room_waiters = 0  # threads in _room.wait(): notify only when there are some
         self._outbox = Outbox(self.queue_policy)
         self._active: Optional[Connection] = None
-        self._in_flight = 0
+        self._writing = False  # the write token (see the module docstring)
+        self._last_send = 0.0  # perf_counter() of the previous send, for burst detection
+        self._held_since = 0.0  # perf_counter() when a burst started holding messages back
+        # The supervisor as the writer of last resort for a burst's held-back messages: it is
+        # asked (``_flush_requested``) only while it waits idle (``_flusher_ready``), both under
+        # ``_cond``; a sender that finds it busy writes at once instead.
+        self._flusher_ready = False
+        self._flush_requested = False
+        self._futures_lock = threading.Lock()
         self._accepting = True
+        self._stopped = False  # _finish_stopped() has run: nothing may be queued any more
         self._closed_reason = "the client is closed"
 
         # Supervisor side.
@@ -314,7 +354,7 @@ class WebSocketClient:
         if pending is not None:
             pending.append(item)
         else:
-            self._submit([item])
+            self._submit([item], alone=True)
         return item.future
 
     def send_many(self, messages: Iterable[tuple[str, Any]]) -> list[Future[None]]:
@@ -362,34 +402,183 @@ class WebSocketClient:
         if limit is not None and len(data) > limit:
             raise MessageTooLargeError(len(data), limit)
         frames = _framing.build_message(data, _framing.OPCODE_TEXT, self.max_frame_size)
-        return Outgoing(frames, Future(), wire_route, self._clock())
+        return Outgoing(frames, SendFuture(self), wire_route, self._clock())
 
-    def _submit(self, items: list[Outgoing], *, atomic: bool = False) -> None:
-        """Write ``items`` now if connected with nothing queued, else queue them (in order)."""
-        done: list[Outgoing] = []
+    def _submit(self, items: list[Outgoing], *, atomic: bool = False, alone: bool = False) -> None:
+        """Write ``items`` now, leave them to the thread writing, hold them back in a burst, or
+        queue them for the next connection (see the module docstring).
+
+        ``alone``: a single message from :meth:`send`, whose future nobody has seen yet.
+        """
         failed: list[tuple[Outgoing, BaseException]] = []
+        now = _perf()
+        wake_supervisor = False
+        batch: Optional[list[Outgoing]] = None
+        conn: Optional[Connection] = None
         with self._write_lock:
-            if not self._accepting:
-                raise ClientClosedError(self._closed_reason)
-            conn = self._active
-            if conn is not None and not self._outbox:
-                if len(items) == 1:
-                    items[0].claim()
-                    self._write_locked(conn, items, done)
-                else:
-                    self._outbox.requeue(items)
-                    self._drain_locked(conn, done)
-            else:
-                if atomic and self.queue_policy.overflow == "raise":
-                    self._outbox.check_room_for(items)
-                for item in items:
-                    self._enqueue_locked(item, failed)
-                # Read again: a "block" wait may have spanned a reconnect.
+            while True:
+                if not self._accepting:
+                    raise ClientClosedError(self._closed_reason)
                 conn = self._active
-                if conn is not None:
-                    self._drain_locked(conn, done)
-        if done or failed:
-            _settle(done, failed)
+                outbox = self._outbox
+                if conn is None:
+                    if atomic and self.queue_policy.overflow == "raise":
+                        outbox.check_room_for(items)
+                    for item in items:
+                        self._enqueue_locked(item, failed)
+                    # Read again: a "block" wait may have spanned a reconnect.
+                    conn = self._active
+                    if conn is not None and not self._writing:
+                        batch = self._take_locked()
+                    break
+                size = len(items[0].data) if alone else sum(len(i.data) for i in items)
+                if self._writing:
+                    if len(outbox) < _COMBINE_MESSAGES and outbox.room_for(len(items), size):
+                        # The thread writing takes these with the rest of the queue; wait for
+                        # it, as for a lock, so that they are written when this returns.
+                        outbox.append(items)
+                        last = items[-1].future
+                        while self._writing and not settled(last):
+                            self._wait_room_locked(None)
+                        break
+                    self._wait_room_locked(None)
+                    continue
+                if (
+                    alone
+                    and now - self._last_send < _BURST_GAP
+                    and self._flusher_ready
+                    and self._may_hold_locked(now, size)
+                ):
+                    if not outbox:
+                        self._held_since = now
+                    outbox.append(items)
+                    wake_supervisor = not self._flush_requested
+                    break
+                if alone and not outbox:
+                    self._writing = True
+                    batch = items
+                    break
+                outbox.append(items)
+                batch = self._take_locked()
+                alone = False
+                break
+            self._last_send = now
+        if failed:
+            _settle([], failed)
+        if wake_supervisor:
+            with self._cond:
+                if self._flusher_ready:
+                    self._flush_requested = True
+                    self._cond.notify_all()
+                else:
+                    wake_supervisor = False
+            if not wake_supervisor:  # the supervisor got busy meanwhile: no holding back
+                self._write_pending()
+        if batch is not None:
+            assert conn is not None
+            self._write_out(conn, batch, alone=alone)
+
+    def _may_hold_locked(self, now: float, size: int) -> bool:
+        """Whether a message of a burst may wait for the next ones (the lock is held)."""
+        outbox = self._outbox
+        if not outbox:
+            return outbox.room_for(1, size)
+        return (
+            len(outbox) < _DEFER_MESSAGES
+            and outbox.bytes + size <= _DEFER_BYTES
+            and now - self._held_since < _DEFER_AGE
+            and outbox.room_for(1, size)
+        )
+
+    def _take_locked(self) -> list[Outgoing]:
+        """Take the write token and the first batch of the queue (the lock is held)."""
+        self._writing = True
+        return self._outbox.take(_WRITE_BATCH_BYTES)
+
+    def _wait_room_locked(self, timeout: Optional[float]) -> bool:
+        self._room_waiters += 1
+        try:
+            return self._room.wait(timeout)
+        finally:
+            self._room_waiters -= 1
+
+    def _write_out(self, conn: Connection, batch: list[Outgoing], *, alone: bool = False) -> None:
+        """Write ``batch`` to ``conn`` holding the write token, then what was queued meanwhile,
+        then give the token back. ``alone``: one message whose future nobody has seen yet (no
+        claim needed: nobody can have cancelled it)."""
+        lock = self._futures_lock
+        watched: list[Future[None]] = []
+        lost: Optional[OSError] = None
+        dropped: list[Outgoing] = []
+        while True:
+            live = batch if alone else claim_all(batch, lock)
+            error: Optional[OSError] = None
+            data = b""
+            if live:
+                data = live[0].data if len(live) == 1 else b"".join([i.data for i in live])
+                try:
+                    conn.write(data)
+                except OSError as exc:
+                    error = exc
+                else:
+                    watched += finish_unwatched(live, lock)
+            with self._write_lock:
+                if error is None:
+                    self._messages_out += len(live)
+                    self._bytes_out += len(data)
+                    more = self._outbox and self._active is conn
+                    if self._room_waiters:
+                        self._room.notify_all()  # senders waiting for their message
+                    if more:
+                        batch = self._outbox.take(_WRITE_BATCH_BYTES)
+                        alone = False
+                        continue
+                else:
+                    lost = error
+                    written: list[Outgoing] = []
+                    dropped = self._requeue_after_failure_locked(conn, live, error, written)
+                    watched += finish_unwatched(written, lock)
+                self._writing = False
+                if self._room_waiters:
+                    self._room.notify_all()
+                break
+        if watched:
+            complete(watched)
+        if lost is not None:
+            logger.info(
+                "%s: write failed on connection #%d (%s); the unwritten message(s) went back "
+                "in the queue",
+                self.name,
+                conn.number,
+                lost,
+            )
+            if dropped:
+                closed = ClientClosedError(self._closed_reason)
+                _settle([], [(item, closed) for item in dropped])
+
+    def _requeue_after_failure_locked(
+        self, conn: Connection, items: list[Outgoing], error: OSError, written: list[Outgoing]
+    ) -> list[Outgoing]:
+        """After a failed write: count what went out whole, put the rest back at the head of
+        the queue, take ``conn`` out of service. Returns what must fail instead of going back
+        (the client has stopped: nobody would flush it)."""
+        sent = getattr(error, "written", 0)
+        offset = 0
+        back = []
+        for item in items:
+            end = offset + len(item.data)
+            if end <= sent:
+                written.append(item)
+                self._messages_out += 1
+                self._bytes_out += len(item.data)
+            else:
+                back.append(item)
+            offset = end
+        self._lose_locked(conn, f"write failed: {error}")
+        if self._stopped:  # nobody will flush the queue again
+            return back
+        self._outbox.requeue(back)
+        return []
 
     def _enqueue_locked(self, item: Outgoing, failed: list[tuple[Outgoing, BaseException]]) -> None:
         outbox = self._outbox
@@ -404,7 +593,7 @@ class WebSocketClient:
             while not outbox.has_room(size):
                 if not self._accepting:
                     raise ClientClosedError(self._closed_reason)
-                self._room.wait()
+                self._wait_room_locked(None)
             if not self._accepting:
                 raise ClientClosedError(self._closed_reason)
         for evicted in outbox.push(item):
@@ -412,51 +601,35 @@ class WebSocketClient:
                 (evicted, QueueFullError("dropped from a full outbound queue (drop_oldest)"))
             )
 
-    def _drain_locked(self, conn: Connection, done: list[Outgoing]) -> None:
-        """Write the whole backlog to ``conn``, several frames per socket call."""
-        outbox = self._outbox
-        while outbox and self._active is conn:
-            batch = outbox.take(_WRITE_BATCH_BYTES)
-            live = [item for item in batch if item.claim()]
-            if live and not self._write_locked(conn, live, done):
-                break
-        self._room.notify_all()
+    def _exclusive_locked(self) -> None:
+        """Wait (the lock is held) until nobody holds the write token: for control frames
+        written under the lock."""
+        while self._writing:
+            self._wait_room_locked(None)
 
-    def _write_locked(self, conn: Connection, items: list[Outgoing], done: list[Outgoing]) -> bool:
-        """Write ``items`` to ``conn``; on failure re-queue the unwritten ones at the head.
+    def _write_pending(self) -> None:
+        """Write what is queued now, on this thread, if a connection is up and nobody is
+        writing (whoever is writing drains the queue before letting go)."""
+        if not self._outbox or self._writing:
+            return
+        with self._write_lock:
+            conn = self._active
+            if conn is None or self._writing or not self._outbox:
+                return
+            batch = self._take_locked()
+        self._write_out(conn, batch)
 
-        Returns False when the connection failed (it is then no longer active).
-        """
-        data = items[0].data if len(items) == 1 else b"".join(i.data for i in items)
-        try:
-            conn.write(data)
-        except OSError as exc:
-            written = getattr(exc, "written", 0)
-            offset = 0
-            requeue = []
-            for item in items:
-                end = offset + len(item.data)
-                if end <= written:
-                    done.append(item)
-                    self._messages_out += 1
-                    self._bytes_out += len(item.data)
-                else:
-                    requeue.append(item)
-                offset = end
-            self._outbox.requeue(requeue)
-            logger.info(
-                "%s: write failed on connection #%d (%s); %d message(s) back in the queue",
-                self.name,
-                conn.number,
-                exc,
-                len(requeue),
-            )
-            self._lose_locked(conn, f"write failed: {exc}")
-            return False
-        done.extend(items)
-        self._messages_out += len(items)
-        self._bytes_out += len(data)
-        return True
+    def _observe_send(self, future: SendFuture) -> None:
+        """Someone is looking at ``future``: if its message is still queued while a connection
+        is up, get it written now (on this thread, or by waiting for the thread writing)."""
+        with self._write_lock:
+            while self._writing and not settled(future):
+                self._wait_room_locked(None)
+            conn = self._active
+            if conn is None or not self._outbox or settled(future):
+                return
+            batch = self._take_locked()
+        self._write_out(conn, batch)
 
     def _lose_locked(self, conn: Connection, reason: str) -> None:
         """Take ``conn`` out of service after an I/O failure; the supervisor reconnects."""
@@ -468,8 +641,9 @@ class WebSocketClient:
         """Block until every queued message has been written, or raise ``TimeoutError``."""
         self._check_blocking_allowed("flush")
         deadline = None if timeout is None else self._clock() + timeout
+        self._write_pending()
         with self._room:
-            while self._outbox:
+            while self._outbox or self._writing:
                 if self._state in (ConnectionState.CLOSED, ConnectionState.FAILED):
                     raise ClientClosedError(self._closed_reason)
                 remaining = None if deadline is None else deadline - self._clock()
@@ -477,7 +651,7 @@ class WebSocketClient:
                     raise TimeoutError(
                         f"{len(self._outbox)} message(s) still queued after {timeout:g} s"
                     )
-                self._room.wait(remaining)
+                self._wait_room_locked(remaining)
 
     # ------------------------------------------------------------------ listening
 
@@ -580,6 +754,8 @@ class WebSocketClient:
             started = self._started
         if first:
             logger.debug("%s: %s requested", self.name, mode)
+            # What a burst held back was sent while connected: it goes out, even on disconnect.
+            self._write_pending()
             with self._write_lock:
                 self._accepting = False
                 self._closed_reason = (
@@ -616,6 +792,11 @@ class WebSocketClient:
         """Fail whatever is still queued and settle in CLOSED (or FAILED)."""
         with self._write_lock:
             self._accepting = False
+            # A write in progress ends soon: every connection has been closed or aborted.
+            deadline = time.monotonic() + _CLOSE_HANDSHAKE_TIMEOUT
+            while self._writing and time.monotonic() < deadline:
+                self._wait_room_locked(0.05)
+            self._stopped = True
             leftovers = self._outbox.clear()
             self._room.notify_all()
         if leftovers:
@@ -750,14 +931,17 @@ class WebSocketClient:
 
     def _go_live(self, conn: Connection, *, reconnected: bool) -> None:
         """Make ``conn`` the active connection: reader, flush, then resubscribe."""
+        conn.idle = self._write_pending
         self._start_reader(conn)
-        done: list[Outgoing] = []
+        batch: Optional[list[Outgoing]] = None
         with self._write_lock:
+            self._exclusive_locked()
             self._active = conn
             if self._outbox:
                 logger.info("%s: flushing %d queued message(s)", self.name, len(self._outbox))
-            self._drain_locked(conn, done)
-        _settle(done, [])
+                batch = self._take_locked()
+        if batch is not None:
+            self._write_out(conn, batch)
         if reconnected:
             self._reconnects += 1
         self._set_state(ConnectionState.CONNECTED)
@@ -786,6 +970,11 @@ class WebSocketClient:
         """
         keepalive = self.keepalive
         while True:
+            if self._flush_requested:
+                # A burst held messages back (see the module docstring): write what is left.
+                with self._cond:
+                    self._flush_requested = False
+                self._write_pending()
             self._expire_queued()
             now = self._clock()
             wake = now + 3600.0
@@ -831,8 +1020,17 @@ class WebSocketClient:
             if expiry is not None:
                 wake = min(wake, expiry)
             with self._cond:
-                if self._stop_mode is None and not conn.ended and self._active is conn:
-                    self._cond.wait(max(0.0, wake - self._clock()))
+                if (
+                    self._stop_mode is None
+                    and not conn.ended
+                    and self._active is conn
+                    and not self._flush_requested
+                ):
+                    self._flusher_ready = True
+                    try:
+                        self._cond.wait(max(0.0, wake - self._clock()))
+                    finally:
+                        self._flusher_ready = False
         code = conn.close_code if conn.close_code is not None else 1006
         reason = f"connection #{conn.number} closed: {code} {conn.close_reason}".strip()
         self._last_close = (code, conn.close_reason)
@@ -849,6 +1047,7 @@ class WebSocketClient:
     def _ping(self, conn: Connection) -> None:
         conn.last_ping = self._clock()
         with self._write_lock:
+            self._exclusive_locked()
             if self._active is not conn:
                 return
             try:
@@ -882,6 +1081,7 @@ class WebSocketClient:
         with self._write_lock:
             if self._active is conn:
                 self._active = None
+            self._exclusive_locked()
             if conn.close_sent or conn.ended:
                 return
             conn.close_sent = True
@@ -1000,6 +1200,7 @@ class WebSocketClient:
                     self._ignored += 1
                 elif opcode == _framing.OPCODE_PING:
                     with self._write_lock:
+                        self._exclusive_locked()
                         if not conn.close_sent:
                             try:
                                 conn.write(_framing.build_control(_framing.OPCODE_PONG, data))
@@ -1011,6 +1212,7 @@ class WebSocketClient:
                     with self._write_lock:
                         if self._active is conn:
                             self._active = None
+                        self._exclusive_locked()
                         if not conn.close_sent:
                             conn.close_sent = True
                             with contextlib.suppress(OSError):
@@ -1277,6 +1479,9 @@ class WebSocketClient:
         self._forked = True
         self._write_lock = threading.Lock()
         self._room = threading.Condition(self._write_lock)
+        self._room_waiters = 0
+        self._writing = False
+        self._futures_lock = threading.Lock()
         self._cond = threading.Condition(threading.Lock())
         self._dispatch_lock = threading.RLock()
         self._active = None
