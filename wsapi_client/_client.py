@@ -41,8 +41,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeoutError
+from concurrent.futures import CancelledError, Future
 from time import perf_counter as _perf
 from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
@@ -1516,45 +1515,69 @@ class Expectation:
     and on :meth:`cancel`.
     """
 
+    # Settled once, by whichever of the reader (a match) and cancel() gets ``_claim`` first;
+    # ``_ready`` is held until then, so a waiter blocks on one lock (the cheapest hand-off).
+    _WAITING, _MATCHED, _CANCELLED = "waiting", "matched", "cancelled"
+
     def __init__(
         self, client: WebSocketClient, route: str, where: Optional[Callable[[Any], bool]]
     ) -> None:
         self._client = client
         self.route = route
         self._where = where
-        self._future: Future[Any] = Future()
+        self._state = Expectation._WAITING
+        self._payload: Any = None
+        self._claim = threading.Lock()
+        self._ready = threading.Lock()
+        self._ready.acquire()
         self._unlisten = client.on(route, self._offer)
 
+    def _settle(self, state: str, payload: Any = None) -> bool:
+        if not self._claim.acquire(blocking=False):
+            return False
+        self._payload = payload
+        self._state = state
+        self._ready.release()
+        return True
+
     def _offer(self, payload: Any) -> None:
-        if self._future.done():
+        if self._state is not Expectation._WAITING:
+            self._unlisten()  # settled already (and not yet read): stop listening now
             return
         if self._where is not None and not self._where(payload):
             return
-        self._unlisten()
-        if self._future.set_running_or_notify_cancel():
-            self._future.set_result(payload)
+        # Unlistening is left to the waiter (result()), which wakes now: the reader goes back to
+        # the socket sooner, and the waiter gets the interpreter lock sooner.
+        self._settle(Expectation._MATCHED, payload)
 
     def result(self, timeout: Optional[float] = None) -> Any:
         """The matching message's payload; ``TimeoutError`` if none arrives in time."""
-        if not self._future.done():
+        if self._state is Expectation._WAITING:
             self._client._check_blocking_allowed("Expectation.result")
-        try:
-            return self._future.result(timeout)
-        except FutureTimeoutError:  # not the builtin TimeoutError before Python 3.11
+        ready = self._ready
+        if ready.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
+            ready.release()
+            self._unlisten()
+        else:
             self.cancel()
-            raise TimeoutError(
-                f"no {self.route} message within {timeout:g} s"
-                if timeout is not None
-                else f"no {self.route} message"
-            ) from None
+            if self._state is not Expectation._MATCHED:  # a match may have won the race
+                raise TimeoutError(
+                    f"no {self.route} message within {timeout:g} s"
+                    if timeout is not None
+                    else f"no {self.route} message"
+                )
+        if self._state is Expectation._CANCELLED:
+            raise CancelledError(f"the wait for {self.route} was cancelled")
+        return self._payload
 
     def done(self) -> bool:
-        return self._future.done()
+        """True once a message matched or the wait was cancelled."""
+        return self._state is not Expectation._WAITING
 
     def cancel(self) -> None:
         """Stop waiting."""
         self._unlisten()
-        self._future.cancel()
+        self._settle(Expectation._CANCELLED)
 
     def __enter__(self) -> Expectation:
         return self
@@ -1562,6 +1585,8 @@ class Expectation:
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is not None:
             self.cancel()
+        elif self._state is not Expectation._WAITING:
+            self._unlisten()
 
 
 class MessageStream(Iterator[Any]):
