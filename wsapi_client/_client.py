@@ -37,6 +37,7 @@ import itertools
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 import weakref
@@ -260,6 +261,8 @@ class WebSocketClient:
     def _resolve_spec(self, spec: Optional[SpecSource]) -> Optional[ApiSpec]:
         if isinstance(spec, ApiSpec):
             return spec
+        if isinstance(spec, (str, os.PathLike)):
+            return _load_spec_file(spec)
         if spec is not None:
             return load_spec(spec)
         cls = type(self)
@@ -1491,6 +1494,40 @@ class WebSocketClient:
 
     def _forked_close(self) -> None:
         self._state = ConnectionState.CLOSED
+
+
+_SPEC_CACHE_SIZE = 32
+_spec_cache: dict[str, tuple[tuple[int, int, int], ApiSpec]] = {}
+_spec_cache_lock = threading.Lock()
+
+
+def _load_spec_file(source: Union[str, os.PathLike[str]]) -> ApiSpec:
+    """``load_spec(source)``, shared by every client given the same file while it is unchanged.
+
+    A model file is loaded (and its validators compiled) once, not once per client: 200 clients
+    of one ``api.json`` share one :class:`ApiSpec`. The file is looked at again (``stat``) for
+    every client; a changed modification time, size or inode loads it again. JSON text and
+    anything that is not a regular file are loaded each time, as before.
+    """
+    try:
+        path = os.path.realpath(source)
+        info = os.stat(path)
+    except (OSError, ValueError):  # JSON text, or no such file: load_spec says what is wrong
+        return load_spec(source)
+    if not stat.S_ISREG(info.st_mode):
+        return load_spec(source)
+    stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+    with _spec_cache_lock:
+        cached = _spec_cache.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    spec = load_spec(source)
+    with _spec_cache_lock:
+        _spec_cache.pop(path, None)
+        if len(_spec_cache) >= _SPEC_CACHE_SIZE:
+            _spec_cache.pop(next(iter(_spec_cache)))
+        _spec_cache[path] = (stamp, spec)
+    return spec
 
 
 def _settle(done: list[Outgoing], failed: list[tuple[Outgoing, BaseException]]) -> None:
