@@ -55,7 +55,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, help="repeats per benchmark (default 3; smoke 1)")
     parser.add_argument("--json", type=Path, help="write machine-readable results here")
-    parser.add_argument("--only", help=f"comma-separated benchmarks: {','.join(suite.BENCHMARKS)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated benchmarks: {','.join(suite.BENCHMARKS)} "
+        f"(default: all of these); also {','.join(suite.OPTIONAL)}",
+    )
     parser.add_argument(
         "--contenders",
         help="comma-separated contender keys: " + ",".join(c.key for c in contenders.CONTENDERS),
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if args.repeat is not None:
         config.repeat = args.repeat
     benches = list(suite.BENCHMARKS) if not args.only else args.only.split(",")
-    unknown = [b for b in benches if b not in suite.BENCHMARKS]
+    unknown = [b for b in benches if b not in suite.ALL]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
@@ -166,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             cap = capacity.measure(server, control, config.capacity_n) if config.capacity_n else {}
             print(f"server: {server.description}; {_capacity_text(cap)}", file=sys.stderr)
             for bench in benches:
-                function = suite.BENCHMARKS[bench]
+                function = suite.ALL[bench]
                 per = results.setdefault(bench, {})
                 repeats = 1 if bench in suite.REPEATED_ONCE else config.repeat
                 for rep in range(repeats):

@@ -45,6 +45,8 @@ class Config:
     footprint_counts: tuple[int, ...]
     repeat: int
     batch_size: int = 100
+    burst_size: int = 10
+    burst_trials: int = 50
     send_threads: int = 4
     reconnect_delay: float = 0.1
     outage_delay: float = 0.02
@@ -54,7 +56,7 @@ class Config:
 PROFILES: dict[str, Config] = {
     "full": Config(100_000, 100_000, 10_000, 500, 5, 1000, (1, 50, 200), 3, capacity_n=200_000),
     "quick": Config(30_000, 30_000, 2_000, 150, 3, 1000, (1, 50, 200), 3, capacity_n=100_000),
-    "smoke": Config(300, 300, 30, 4, 1, 50, (1, 3), 1, capacity_n=2_000),
+    "smoke": Config(300, 300, 30, 4, 1, 50, (1, 3), 1, capacity_n=2_000, burst_trials=3),
 }
 
 
@@ -198,6 +200,51 @@ def send_batch(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
         return _timed_sends(env, session, fire, max(1, env.config.send_n // size), size)
 
     return _with_client(contender, env, "batch", body)
+
+
+def send_burst_latency(contender: Contender, env: Env) -> Optional[dict[str, Any]]:
+    """How long the last message of a short burst waits before the server reads it.
+
+    The SDK writes the first message of a burst at once and may hold the next ones back to
+    write them together; what is left when the burst ends is written by the supervisor. Each
+    trial sends ``burst_size`` messages from a plain loop, notes the time the last ``send`` was
+    called, and takes the server's clock when it counted that message. "idle": the sending
+    thread then waits (on the server's answer, as a thread usually waits for something);
+    "busy": it then computes in pure Python for 20 ms without releasing the interpreter lock,
+    the worst case (the supervisor must wait for the interpreter's switch interval).
+    """
+    size = env.config.burst_size
+
+    def body(client: Any, session: str) -> dict[str, Any]:
+        fire = client.sender(SMALL_ROUTE, SMALL_PAYLOAD)
+        result: dict[str, Any] = {}
+        for mode in ("idle", "busy"):
+            samples = []
+            for trial in range(env.config.burst_trials + 3):
+                env.control.call("reset", session=session)
+                waiter = env.control.start("wait_count", session=session, n=size)
+                for _ in range(size - 1):
+                    fire()
+                last = time.monotonic()
+                fire()
+                if mode == "busy":
+                    _spin(0.02)
+                answer = env.control.result(waiter)
+                if trial >= 3:  # warm-up
+                    samples.append(env.server_time(answer, "t_reached") - last)
+            samples.sort()
+            result[f"{mode}_p50_us"] = 1e6 * statistics.median(samples)
+            result[f"{mode}_max_us"] = 1e6 * samples[-1]
+        return result
+
+    return _with_client(contender, env, "burst", body)
+
+
+def _spin(seconds: float) -> None:
+    """Busy pure-Python work that never releases the interpreter lock by itself."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 def _timed_blast(env: Env, session: str, counter: Counter, n: int, **blast: Any) -> dict[str, Any]:
@@ -398,7 +445,23 @@ BENCHMARKS: dict[str, Callable[[Contender, Env], Optional[dict[str, Any]]]] = {
     "large_receive": large_receive,
 }
 
+OPTIONAL: dict[str, Callable[[Contender, Env], Optional[dict[str, Any]]]] = {
+    "send_burst": send_burst_latency,
+}
+"""Run only when named with ``--only`` (they measure a trade-off rather than a target)."""
+
+ALL = {**BENCHMARKS, **OPTIONAL}
+
 REPEATED_ONCE = {"footprint"}
 """Deterministic enough to measure once per run (and each count costs a fresh interpreter)."""
 
-__all__ = ["BENCHMARKS", "PROFILES", "REPEATED_ONCE", "Config", "Env", "ServerError"]
+__all__ = [
+    "ALL",
+    "BENCHMARKS",
+    "OPTIONAL",
+    "PROFILES",
+    "REPEATED_ONCE",
+    "Config",
+    "Env",
+    "ServerError",
+]
