@@ -43,6 +43,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import CancelledError, Future
+from concurrent.futures._base import FINISHED
 from time import perf_counter as _perf
 from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
@@ -416,6 +417,7 @@ class WebSocketClient:
         now = _perf()
         wake_supervisor = False
         batch: Optional[list[Outgoing]] = None
+        fresh = False  # batch is ``items`` alone, written before its future is handed out
         conn: Optional[Connection] = None
         with self._write_lock:
             while True:
@@ -458,11 +460,10 @@ class WebSocketClient:
                     break
                 if alone and not outbox:
                     self._writing = True
-                    batch = items
+                    batch, fresh = items, True
                     break
                 outbox.append(items)
                 batch = self._take_locked()
-                alone = False
                 break
             self._last_send = now
         if failed:
@@ -478,7 +479,7 @@ class WebSocketClient:
                 self._write_pending()
         if batch is not None:
             assert conn is not None
-            self._write_out(conn, batch, alone=alone)
+            self._write_out(conn, batch, fresh=fresh)
 
     def _may_hold_locked(self, now: float, size: int) -> bool:
         """Whether a message of a burst may wait for the next ones (the lock is held)."""
@@ -504,16 +505,16 @@ class WebSocketClient:
         finally:
             self._room_waiters -= 1
 
-    def _write_out(self, conn: Connection, batch: list[Outgoing], *, alone: bool = False) -> None:
+    def _write_out(self, conn: Connection, batch: list[Outgoing], *, fresh: bool = False) -> None:
         """Write ``batch`` to ``conn`` holding the write token, then what was queued meanwhile,
-        then give the token back. ``alone``: one message whose future nobody has seen yet (no
-        claim needed: nobody can have cancelled it)."""
+        then give the token back. ``fresh``: ``batch`` is one message whose future nobody has
+        seen yet (no claim needed: nobody can have cancelled it; no lock to complete it)."""
         lock = self._futures_lock
         watched: list[Future[None]] = []
         lost: Optional[OSError] = None
         dropped: list[Outgoing] = []
         while True:
-            live = batch if alone else claim_all(batch, lock)
+            live = batch if fresh else claim_all(batch, lock)
             error: Optional[OSError] = None
             data = b""
             if live:
@@ -523,17 +524,19 @@ class WebSocketClient:
                 except OSError as exc:
                     error = exc
                 else:
-                    watched += finish_unwatched(live, lock)
+                    if fresh:  # nobody has the future yet: no lock, nothing to notify
+                        live[0].future._state = FINISHED
+                    else:
+                        watched += finish_unwatched(live, lock)
             with self._write_lock:
                 if error is None:
                     self._messages_out += len(live)
                     self._bytes_out += len(data)
-                    more = self._outbox and self._active is conn
-                    if self._room_waiters:
-                        self._room.notify_all()  # senders waiting for their message
-                    if more:
+                    if self._outbox and self._active is conn:
+                        if self._room_waiters:
+                            self._room.notify_all()  # senders waiting for their message
                         batch = self._outbox.take(_WRITE_BATCH_BYTES)
-                        alone = False
+                        fresh = False
                         continue
                 else:
                     lost = error
@@ -916,6 +919,7 @@ class WebSocketClient:
                 number=number,
                 now=self._clock(),
                 sslopt=self._sslopt,
+                clock=self._clock,
             )
         except HandshakeFailure as failure:
             kind: ErrorKind = "auth" if failure.status in (401, 403) else "connection"
@@ -1182,12 +1186,10 @@ class WebSocketClient:
     def _read_loop(self, conn: Connection) -> None:
         self._sdk_threads.add(threading.get_ident())
         read_frame = conn.read_frame
-        clock = self._clock
         dispatch = self._dispatch
         try:
             while True:
                 opcode, data = read_frame()
-                conn.last_received = clock()
                 if opcode == _framing.OPCODE_TEXT:
                     self._messages_in += 1
                     self._bytes_in += len(data)
@@ -1583,9 +1585,10 @@ class Expectation:
             return
         if self._where is not None and not self._where(payload):
             return
-        # Unlistening is left to the waiter (result()), which wakes now: the reader goes back to
-        # the socket sooner, and the waiter gets the interpreter lock sooner.
+        # Unregister after waking the waiter, not before: the waiter takes a while to be
+        # scheduled, and this is done (and the interpreter lock free) by the time it runs.
         self._settle(Expectation._MATCHED, payload)
+        self._unlisten()
 
     def result(self, timeout: Optional[float] = None) -> Any:
         """The matching message's payload; ``TimeoutError`` if none arrives in time."""
@@ -1594,7 +1597,6 @@ class Expectation:
         ready = self._ready
         if ready.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
             ready.release()
-            self._unlisten()
         else:
             self.cancel()
             if self._state is not Expectation._MATCHED:  # a match may have won the race
@@ -1622,8 +1624,6 @@ class Expectation:
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is not None:
             self.cancel()
-        elif self._state is not Expectation._WAITING:
-            self._unlisten()
 
 
 class MessageStream(Iterator[Any]):

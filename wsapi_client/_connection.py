@@ -13,6 +13,7 @@ import contextlib
 import socket
 import ssl
 import struct
+import time
 from collections.abc import Mapping
 from typing import Any, Callable, Optional, Union
 
@@ -51,14 +52,21 @@ class Closed(Exception):
 class Connection:
     """An open WebSocket connection and the state the client keeps about it."""
 
-    def __init__(self, ws: websocket.WebSocket, number: int, opened_at: float) -> None:
+    def __init__(
+        self,
+        ws: websocket.WebSocket,
+        number: int,
+        opened_at: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ws = ws
         sock = ws.sock
         assert sock is not None
         self.sock: socket.socket = sock
         self.number = number
         self.opened_at = opened_at
-        self.last_received = opened_at
+        self.last_received = opened_at  # when the last read from the socket returned data
+        self._clock = clock
         self.last_ping: Optional[float] = None
         # Set by the client: this connection is being replaced or closed on purpose, so its end
         # is not a loss to recover from.
@@ -103,6 +111,7 @@ class Connection:
             break
         if not buffer:
             raise Closed(1006, "connection closed without a close frame")
+        self.last_received = self._clock()
         self._buffer = buffer
         self._pos = 0
         return buffer
@@ -182,13 +191,15 @@ class Connection:
         Returns the number of bytes written; on an error the exception carries that count in
         ``written`` so the caller knows which messages went out whole.
         """
-        view = memoryview(data)
-        total = len(view)
+        total = len(data)
         sent = 0
         send = self.sock.send
         try:
-            while sent < total:
-                sent += send(view[sent:])
+            sent = send(data)
+            if sent < total:  # the socket took part of it: go on from there without copies
+                view = memoryview(data)
+                while sent < total:
+                    sent += send(view[sent:])
         except OSError as exc:
             exc.written = sent  # type: ignore[attr-defined]
             raise
@@ -228,6 +239,7 @@ def open_connection(
     number: int,
     now: float,
     sslopt: Optional[Mapping[str, Any]] = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Connection:
     """Open a connection, or raise :class:`HandshakeFailure` saying why in words."""
     ws = websocket.WebSocket(
@@ -262,4 +274,4 @@ def open_connection(
             ws.shutdown()  # type: ignore[no-untyped-call]
     assert ws.sock is not None
     ws.sock.settimeout(io_timeout)
-    return Connection(ws, number, now)
+    return Connection(ws, number, now, clock)
