@@ -438,12 +438,9 @@ class WebSocketClient:
                 size = len(items[0].data) if alone else sum(len(i.data) for i in items)
                 if self._writing:
                     if len(outbox) < _COMBINE_MESSAGES and outbox.room_for(len(items), size):
-                        # The thread writing takes these with the rest of the queue; wait for
-                        # it, as for a lock, so that they are written when this returns.
+                        # The thread writing takes these with the rest of the queue before it
+                        # lets go of the token (looking at a future waits for that write).
                         outbox.append(items)
-                        last = items[-1].future
-                        while self._writing and not settled(last):
-                            self._wait_room_locked(None)
                         break
                     self._wait_room_locked(None)
                     continue
