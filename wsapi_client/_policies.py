@@ -72,7 +72,8 @@ class QueuePolicy:
     ``overflow`` decides what a full queue does with a new message: ``"raise"`` refuses it with
     :class:`QueueFullError`, ``"drop_oldest"`` fails the oldest queued message's future with
     :class:`QueueFullError` to make room, ``"block"`` makes ``send`` wait until there is room or
-    the client closes (a listener, on the reader thread, gets :class:`QueueFullError` instead). ``ttl`` (seconds) fails messages still queued after that long with
+    the client closes (a listener, on the reader thread, gets :class:`QueueFullError` instead).
+    ``ttl`` (seconds) fails messages still queued after that long with
     :class:`MessageExpiredError`.
     """
 
