@@ -1678,12 +1678,14 @@ def _after_fork_in_child() -> None:
 
 
 def _close_all_at_exit() -> None:
-    """At interpreter exit, give live clients a short, bounded chance to flush."""
+    """At interpreter exit, give live clients a short chance to flush: one shared deadline of
+    ``_EXIT_FLUSH_TIMEOUT`` seconds for all of them, so many clients cannot add up."""
+    deadline = time.monotonic() + _EXIT_FLUSH_TIMEOUT
     for client in list(_live_clients):
         if client._forked or client._stop_mode is not None or not client._started:
             continue
         try:
-            client.close(timeout=_EXIT_FLUSH_TIMEOUT)
+            client.close(timeout=max(0.0, deadline - time.monotonic()))
         except Exception:  # pragma: no cover - never fail interpreter exit
             logger.debug("closing %s at exit failed", client.name, exc_info=True)
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import Future
 from pathlib import Path
@@ -203,3 +204,49 @@ def test_interpreter_exit_never_hangs_and_flushes(gateway: LocalGateway, tmp_pat
     )
     assert result.returncode == 0, result.stderr
     assert len(gateway.wait_for_messages(50, timeout=5)) == 50
+
+
+def test_exit_with_many_stuck_clients_is_bounded_by_one_deadline(
+    gateway: LocalGateway, tmp_path: Path
+) -> None:
+    """Five clients with messages queued during an outage: exit gives them 2 s in all, not each."""
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            from wsapi_client import WebSocketClient
+            clients = [
+                WebSocketClient.connect({gateway.url!r}, spec={str(SAMPLE)!r}, timeout=5)
+                for _ in range(5)
+            ]
+            print("ready", flush=True)
+            sys.stdin.readline()
+            for client in clients:
+                client.send("SubscribeToNotifications", {{"topic": "stuck"}})
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdin is not None
+        assert process.stdout.readline().strip() == "ready"
+        gateway.refuse_next(10_000, status=503)
+        gateway.drop_all()
+        gateway.wait_for_connections(0, timeout=5)
+        started = time.monotonic()
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        assert process.wait(timeout=15) == 0
+        assert time.monotonic() - started < 6  # 5 x 2 s would be 10 s
+    finally:
+        process.kill()
+        process.wait()
