@@ -131,7 +131,36 @@ class _Dispatcher:
             callback(message.get("payload"))
 
 
-class RawClient(Client):
+class _BlockingSocketClient(Client):
+    """What the two hand-written contenders share: a blocking ``send``/``recv`` socket object
+    (websocket-client's or websockets' sync one) and an optional reader thread."""
+
+    ws: Any
+    reader: Optional[threading.Thread]
+
+    def roundtrip(self, route: str, payload: Any, reply_route: str) -> Send:
+        # Synchronous request/response on one thread: the simplest (and fastest) raw form.
+        ws = self.ws
+
+        def call() -> Any:
+            ws.send(_envelope(route, payload))
+            while True:
+                message = json.loads(ws.recv())
+                if message.get("route") == reply_route:
+                    return message.get("payload")
+
+        return call
+
+    def threaded_roundtrip(self, route: str, payload: Any, reply_route: str) -> Optional[Send]:
+        return _handed_over(self, route, payload, reply_route)
+
+    def close(self) -> None:
+        self.ws.close()
+        if self.reader is not None:
+            self.reader.join(5)
+
+
+class RawClient(_BlockingSocketClient):
     def __init__(self, url: str) -> None:
         import websocket
 
@@ -165,27 +194,6 @@ class RawClient(Client):
             if not text:
                 return
             dispatch(text)
-
-    def roundtrip(self, route: str, payload: Any, reply_route: str) -> Send:
-        # Synchronous request/response on one thread: the simplest (and fastest) raw form.
-        ws = self.ws
-
-        def call() -> Any:
-            ws.send(_envelope(route, payload))
-            while True:
-                message = json.loads(ws.recv())
-                if message.get("route") == reply_route:
-                    return message.get("payload")
-
-        return call
-
-    def threaded_roundtrip(self, route: str, payload: Any, reply_route: str) -> Optional[Send]:
-        return _handed_over(self, route, payload, reply_route)
-
-    def close(self) -> None:
-        self.ws.close()
-        if self.reader is not None:
-            self.reader.join(5)
 
 
 class _HandRolled(Resilient):
@@ -282,7 +290,7 @@ class RawWebsocketClient(Contender):
 # ---------------------------------------------------------------- websockets (sync client)
 
 
-class WebsocketsClient(Client):
+class WebsocketsClient(_BlockingSocketClient):
     def __init__(self, url: str) -> None:
         from websockets.sync.client import connect
 
@@ -314,26 +322,6 @@ class WebsocketsClient(Client):
                 dispatch(text)
         except Exception:
             pass
-
-    def roundtrip(self, route: str, payload: Any, reply_route: str) -> Send:
-        ws = self.ws
-
-        def call() -> Any:
-            ws.send(_envelope(route, payload))
-            while True:
-                message = json.loads(ws.recv())
-                if message.get("route") == reply_route:
-                    return message.get("payload")
-
-        return call
-
-    def threaded_roundtrip(self, route: str, payload: Any, reply_route: str) -> Optional[Send]:
-        return _handed_over(self, route, payload, reply_route)
-
-    def close(self) -> None:
-        self.ws.close()
-        if self.reader is not None:
-            self.reader.join(5)
 
 
 class Websockets(Contender):
