@@ -224,8 +224,13 @@ def test_rotation_is_make_before_break(gateway: LocalGateway, make_client: Clien
     gateway.wait_until(lambda: first not in gateway.connections, timeout=5)
     (second,) = gateway.connections
     assert second != first
-    subs = [m for m in gateway.received if m.route == "SubscribeToNotifications"]
-    assert [m.connection_id for m in subs[:2]] == [first, second]
+
+    def subscriptions_received() -> list[str]:
+        return [m.connection_id for m in gateway.received if m.route == "SubscribeToNotifications"]
+
+    # Sent is not yet received: wait for the gateway to have read the second subscription.
+    gateway.wait_until(lambda: len(subscriptions_received()) >= 2, timeout=5)
+    assert subscriptions_received()[:2] == [first, second]
     closes = [r for r in gateway.disconnect_log if r.connection_id == first]
     assert closes
     assert closes[0].code == 1000
