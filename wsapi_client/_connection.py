@@ -10,6 +10,7 @@ under the client's write lock. This module does no locking and runs no thread of
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
 import struct
@@ -24,6 +25,7 @@ from wsapi_client import _framing
 __all__ = ["Closed", "Connection", "HandshakeFailure", "open_connection"]
 
 _RECV_SIZE = 65536
+_DIRECT_WRITES = os.name == "posix"
 _FIN_TEXT = 0x80 | _framing.OPCODE_TEXT
 _FIN_BINARY = 0x80 | _framing.OPCODE_BINARY
 
@@ -78,8 +80,14 @@ class Connection:
         self.stopping = False
         self._buffer = b""
         self._pos = 0
-        # Called (on the reader thread) before the reader waits on the socket; set by the client.
+        # A plain TCP socket on POSIX is written with os.write first: socket.send on a socket
+        # with a timeout polls before every write, a second system call (half the cost of a
+        # small write here). TLS sockets and other platforms keep socket.send.
+        self._fd = sock.fileno() if _DIRECT_WRITES and type(sock) is socket.socket else -1
+        # Called (on the reader thread) before the reader waits on the socket, and with each
+        # chunk read from it before any frame in it is parsed; set by the client.
         self.idle: Optional[Callable[[], None]] = None
+        self.arrived: Optional[Callable[[bytes], None]] = None
         ws.frame_buffer.recv = self._recv
         self._recv_frame: Callable[[], Any] = ws.frame_buffer.recv_frame
         self._cont = ws.cont_frame
@@ -114,6 +122,9 @@ class Connection:
         self.last_received = self._clock()
         self._buffer = buffer
         self._pos = 0
+        arrived = self.arrived
+        if arrived is not None:
+            arrived(buffer)
         return buffer
 
     def _recv(self, size: int) -> bytes:
@@ -194,8 +205,18 @@ class Connection:
         total = len(data)
         sent = 0
         send = self.sock.send
+        fd = self._fd
         try:
-            sent = send(data)
+            if fd >= 0:
+                try:
+                    sent = os.write(fd, data)  # non-blocking underneath: the socket has a timeout
+                except (BlockingIOError, InterruptedError):
+                    sent = 0  # full (or a signal): socket.send below waits within the timeout
+                if sent == total:
+                    return sent
+                sent += send(memoryview(data)[sent:])
+            else:
+                sent = send(data)
             if sent < total:  # the socket took part of it: go on from there without copies
                 view = memoryview(data)
                 while sent < total:
@@ -216,6 +237,7 @@ class Connection:
     def release(self) -> None:
         """Close the socket (after the reader has finished with it)."""
         self.stopping = True
+        self._fd = -1  # a late write fails on the closed socket, never on a reused descriptor
         with contextlib.suppress(OSError):
             self.sock.close()
         self.ws.sock = None
