@@ -177,3 +177,14 @@ def read_all_strict(conn: Connection) -> list[tuple[int, bytes]]:
     out = []
     while True:
         out.append(conn.read_frame())
+
+
+def test_arrived_hook_sees_each_chunk_before_its_frames_are_parsed() -> None:
+    first, second = frame(TEXT, b"a") + frame(TEXT, b"b"), frame(TEXT, b"c")
+    conn = connection_over([first, second])
+    seen: list[tuple[bytes, int]] = []
+    conn.arrived = lambda chunk: seen.append((chunk, conn._pos))
+    assert conn.read_frame() == (TEXT, b"a")
+    assert seen == [(first, 0)]  # called with the whole chunk, before the first frame was cut
+    assert read_all(conn) == [(TEXT, b"b"), (TEXT, b"c")]
+    assert seen == [(first, 0), (second, 0)]

@@ -100,3 +100,165 @@ def test_a_match_racing_a_cancel_has_one_outcome(
         assert outcome in ({"greeting": str(i)}, "cancelled")
         assert reply.done()
         assert listeners(client, "SendGreeting") == 0
+
+
+class ObservedLock:
+    """A lock that counts acquire calls and signals each one (the waiter's wake-ups)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._calls = threading.Condition()
+        self.acquires = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        with self._calls:
+            self.acquires += 1
+            self._calls.notify_all()
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def wait_for_acquires(self, n: int) -> None:
+        with self._calls:
+            assert self._calls.wait_for(lambda: self.acquires >= n, timeout=5)
+
+
+@pytest.fixture
+def offline() -> Iterator[WebSocketClient]:
+    """A client that is never started: the test plays the reader's part."""
+    client = WebSocketClient("ws://127.0.0.1:9/", spec=load_spec(SAMPLE))
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def observed(client: WebSocketClient, route: str, **options: Any) -> tuple[Any, ObservedLock]:
+    reply = client.expect(route, **options)
+    lock = ObservedLock()
+    reply._ready = lock
+    return reply, lock
+
+
+def waiting(reply: Any, timeout: float = 5) -> tuple[threading.Thread, list[Any]]:
+    outcome: list[Any] = []
+
+    def wait() -> None:
+        try:
+            outcome.append(reply.result(timeout))
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    return thread, outcome
+
+
+def test_bytes_naming_the_route_wake_the_waiter_early_and_it_waits_on(
+    offline: WebSocketClient,
+) -> None:
+    reply, lock = observed(offline, "SendGreeting", where=lambda p: p["greeting"] == "b")
+    thread, outcome = waiting(reply)
+    lock.wait_for_acquires(1)  # blocked
+    offline._arrived(b'{"route":"SendGreeting","payload":{"greeting":"a"}}')
+    lock.wait_for_acquires(2)  # woken, found nothing settled, blocked again
+    assert not reply.done()
+    assert outcome == []
+    offline._dispatch_route("SendGreeting", {"greeting": "a"}, "")  # the decoy: no match
+    offline._dispatch_route("SendGreeting", {"greeting": "b"}, "")
+    thread.join(5)
+    assert outcome == [{"greeting": "b"}]
+    assert not lock.locked()  # left released: any later result() returns at once
+    assert reply.result(0) == {"greeting": "b"}
+    assert offline._blocked == {}
+
+
+def test_bytes_without_the_route_do_not_wake_the_waiter(offline: WebSocketClient) -> None:
+    reply, lock = observed(offline, "SendGreeting")
+    thread, outcome = waiting(reply)
+    lock.wait_for_acquires(1)
+    # The route is looked for as a JSON string: a longer name that starts with it is no match.
+    offline._arrived(b'{"route":"SendNotification","payload":{"message":"SendGreetings"}}')
+    assert lock.locked()
+    assert lock.acquires == 1
+    offline._dispatch_route("SendGreeting", {"greeting": "x"}, "")
+    thread.join(5)
+    assert outcome == [{"greeting": "x"}]
+
+
+def test_a_waiter_woken_by_nudges_alone_still_times_out(offline: WebSocketClient) -> None:
+    reply, lock = observed(offline, "SendGreeting")
+    thread, outcome = waiting(reply, timeout=0.5)
+    lock.wait_for_acquires(1)
+    for n in range(2, 5):
+        offline._arrived(b'"SendGreeting"')
+        lock.wait_for_acquires(n)
+    thread.join(5)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], TimeoutError)
+    assert reply.done()
+    assert offline._blocked == {}
+    assert listeners(offline, "SendGreeting") == 0
+    offline._arrived(b'"SendGreeting"')  # a late nudge harms nothing
+    with pytest.raises(CancelledError):
+        reply.result(0)
+
+
+def test_nudges_racing_the_match_leave_one_outcome_and_the_lock_released(
+    offline: WebSocketClient,
+) -> None:
+    for i in range(200):
+        reply = offline.expect("SendGreeting")
+        thread, outcome = waiting(reply)
+        nudger = threading.Thread(
+            target=lambda: [offline._arrived(b'"SendGreeting"') for _ in range(5)]
+        )
+        nudger.start()
+        offline._dispatch_route("SendGreeting", {"greeting": str(i)}, "")
+        nudger.join(5)
+        thread.join(5)
+        assert outcome == [{"greeting": str(i)}]
+        assert not reply._ready.locked()
+        assert offline._blocked == {}
+
+
+def test_two_threads_waiting_on_one_expectation_both_get_the_match(
+    offline: WebSocketClient,
+) -> None:
+    reply, lock = observed(offline, "SendGreeting")
+    first, got_first = waiting(reply)
+    second, got_second = waiting(reply)
+    lock.wait_for_acquires(2)
+    offline._arrived(b'"SendGreeting"')
+    offline._dispatch_route("SendGreeting", {"greeting": "both"}, "")
+    first.join(5)
+    second.join(5)
+    assert got_first == got_second == [{"greeting": "both"}]
+
+
+def test_round_trips_with_decoys_over_the_emulator() -> None:
+    spec = load_spec(SAMPLE)
+    with LocalGateway(spec) as gw:
+
+        @gw.route("SayHello")
+        def hello(connection_id: str, payload: Any) -> None:
+            gw.post_to_connection(connection_id, "SendGreeting", {"greeting": "decoy"})
+            gw.post_to_connection(connection_id, "SendGreeting", {"greeting": payload["name"]})
+
+        client = WebSocketClient.connect(
+            gw.url, spec=spec, keepalive=Keepalive(interval=30.0, timeout=10.0), timeout=5
+        )
+        try:
+            for i in range(200):
+                name = str(i)
+                with client.expect("SendGreeting", where=lambda p, n=name: p["greeting"] == n) as r:
+                    client.send("SayHello", {"name": name})
+                assert r.result(5) == {"greeting": name}
+            assert client._blocked == {}
+        finally:
+            client.disconnect()
