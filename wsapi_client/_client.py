@@ -1250,10 +1250,15 @@ class WebSocketClient:
         Waking a sleeping thread takes long (20-25 us on a virtual machine whose idle CPUs
         halt), so doing it now overlaps that with decoding and dispatching instead of adding
         to it. The woken thread goes back to sleep if its message was not among them.
+        Expectations with a ``where`` filter are nudged only when no other thread is blocked:
+        several threads each waiting for their own reply on one route would otherwise all be
+        woken by every reply.
         """
-        if self._blocked:
-            for expectation in tuple(self._blocked):
-                if expectation._needle in data:
+        blocked = self._blocked
+        if blocked:
+            alone = len(blocked) == 1
+            for expectation in tuple(blocked):
+                if (alone or expectation._where is None) and expectation._needle in data:
                     expectation._nudge()
 
     def _needle(self, route: str) -> bytes:

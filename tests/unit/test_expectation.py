@@ -227,6 +227,24 @@ def test_nudges_racing_the_match_leave_one_outcome_and_the_lock_released(
         assert offline._blocked == {}
 
 
+def test_filtered_waiters_are_not_nudged_while_others_wait(offline: WebSocketClient) -> None:
+    # Threads each waiting for their own reply on one route: a reply would wake all of them.
+    first, first_lock = observed(offline, "SendGreeting", where=lambda p: p["greeting"] == "1")
+    second, second_lock = observed(offline, "SendGreeting", where=lambda p: p["greeting"] == "2")
+    threads = [waiting(first)[0], waiting(second)[0]]
+    first_lock.wait_for_acquires(1)
+    second_lock.wait_for_acquires(1)
+    offline._arrived(b'{"route":"SendGreeting","payload":{"greeting":"1"}}')
+    assert first_lock.locked()
+    assert second_lock.locked()
+    offline._dispatch_route("SendGreeting", {"greeting": "1"}, "")
+    offline._dispatch_route("SendGreeting", {"greeting": "2"}, "")
+    for thread in threads:
+        thread.join(5)
+    assert first.result(0) == {"greeting": "1"}
+    assert second.result(0) == {"greeting": "2"}
+
+
 def test_two_threads_waiting_on_one_expectation_both_get_the_match(
     offline: WebSocketClient,
 ) -> None:
