@@ -90,3 +90,23 @@ def test_smoke_run_with_the_python_server(tmp_path: Path) -> None:
     document = run_smoke(tmp_path, "--server", "python", "--contenders", "raw,websockets")
     check_complete(document)
     assert document["server"]["description"].startswith("python websockets")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="handoff.py forks its echo process")
+@pytest.mark.timeout(60)
+def test_handoff_probe_prints_its_three_figures_per_repeat() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "handoff.py"), "--rounds=50", "--repeat=2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert "CPUs" in lines[0]
+    rows = [line.split() for line in lines[2:]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    for row in rows:
+        assert all(float(value) > 0 for value in row[1:4])
