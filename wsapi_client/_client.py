@@ -5,7 +5,10 @@ Threads, per client (DESIGN §3):
 - the **supervisor** connects (signing through the auth provider on every attempt), backs off,
   reconnects, pings, rotates the connection before API Gateway's two-hour limit and, after each
   (re)connect, flushes the outbound queue and then runs the ``with_reconnect`` callbacks;
-- one **reader** per connection decodes frames and calls listeners in frame order.
+- one **reader** per connection decodes frames and calls listeners in frame order. A thread
+  blocked on an :class:`Expectation` is woken as soon as the reader reads bytes that name its
+  route, before they are decoded (waking a thread is slow; see ``_arrived``), and settled in
+  frame order like any listener.
 
 The write path. ``_write_lock`` guards the active connection, the outbound queue, the counters
 and ``_writing``, the write token: the one thread allowed to write to the socket sets it, writes
