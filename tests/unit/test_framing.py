@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import websocket
 from hypothesis import given
 from hypothesis import strategies as st
@@ -33,6 +34,18 @@ def test_mask_is_an_involution_and_matches_websocket_client(data: bytes, key: by
     masked = _framing._pure_mask(key, data)
     assert masked == websocket.ABNF.mask(key, data)
     assert _framing._pure_mask(key, masked) == data
+
+
+@pytest.mark.skipif(_framing._accelerated is None, reason="wsaccel (the speedups extra) absent")
+@given(st.binary(max_size=300), st.binary(min_size=4, max_size=4))
+def test_the_accelerated_mask_matches_the_pure_one(data: bytes, key: bytes) -> None:
+    assert _framing._accelerated is not None
+    assert _framing._accelerated(key, data) == _framing._pure_mask(key, data)
+
+
+def test_frames_use_the_accelerated_mask_when_it_is_installed() -> None:
+    expected = _framing._accelerated or _framing._pure_mask
+    assert _framing.mask is expected
 
 
 @given(st.text(max_size=2000), st.one_of(st.none(), st.integers(min_value=1, max_value=700)))
