@@ -85,6 +85,9 @@ CAMELCASE_V6 = [
     ("SayHello", "sayHello"),
     ("IDs", "iDs"),
     ("FooIDs", "fooIDs"),
+    # not idempotent, like the npm package (checked with camelcase@6 under node)
+    ("aA.A", "aAA"),
+    ("aAA", "aAa"),
 ]
 
 
@@ -375,12 +378,11 @@ def test_python_identifier_always_gives_a_usable_name(name: str) -> None:
 
 
 @given(st.text(max_size=30))
-def test_camelcase_is_total_and_idempotent_on_its_output(text: str) -> None:
-    once = camelcase(text)
-    assert isinstance(once, str)
+def test_camelcase_is_total(text: str) -> None:
+    # No idempotence to check: camelcase@6 itself turns "aA.A" into "aAA" and that into "aAa"
+    # (pinned in CAMELCASE_V6).
+    assert isinstance(camelcase(text), str)
     assert isinstance(lodash_camel_case(text), str)
-    if once.isidentifier() and once.isascii():
-        assert camelcase(once) == once
 
 
 @given(st.from_regex(r"[a-z]{2,6}(-[a-z]{2,6}){0,4}", fullmatch=True))
