@@ -1647,9 +1647,8 @@ class Expectation:
     def _wait(self, timeout: Optional[float]) -> None:
         """Block until settled (woken by the reader), or cancel and raise at the deadline."""
         ready = self._ready
-        client = self._client
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
-        blocked = client._blocked
+        blocked = self._client._blocked
         blocked[self] = None
         try:
             while True:

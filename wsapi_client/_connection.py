@@ -204,21 +204,15 @@ class Connection:
         """
         total = len(data)
         sent = 0
-        send = self.sock.send
-        fd = self._fd
         try:
-            if fd >= 0:
-                try:
-                    sent = os.write(fd, data)  # non-blocking underneath: the socket has a timeout
+            if self._fd >= 0:
+                try:  # non-blocking underneath (the socket has a timeout): one system call
+                    sent = os.write(self._fd, data)
                 except (BlockingIOError, InterruptedError):
-                    sent = 0  # full (or a signal): socket.send below waits within the timeout
-                if sent == total:
-                    return sent
-                sent += send(memoryview(data)[sent:])
-            else:
-                sent = send(data)
-            if sent < total:  # the socket took part of it: go on from there without copies
+                    sent = 0  # full, or a signal: socket.send below waits within the timeout
+            if sent < total:  # the rest, without copies
                 view = memoryview(data)
+                send = self.sock.send
                 while sent < total:
                     sent += send(view[sent:])
         except OSError as exc:

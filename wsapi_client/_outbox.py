@@ -258,11 +258,6 @@ class Outbox:
             self._items.append(item)
             self.bytes += len(item.data)
 
-    @property
-    def head(self) -> Optional[Outgoing]:
-        """The oldest message, or None."""
-        return self._items[0] if self._items else None
-
     def requeue(self, items: Iterable[Outgoing]) -> None:
         """Put ``items`` back at the head, in their order; bounds are not applied to them."""
         pending = list(items)
