@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "QueueFullError": "wsapi_client._errors",
     "SpecError": "wsapi_client._errors",
     "ValidationError": "wsapi_client._errors",
+    "WaitCancelled": "wsapi_client._errors",
+    "WaitTimeout": "wsapi_client._errors",
     "WsApiError": "wsapi_client._errors",
     "ClientStats": "wsapi_client._events",
     "ConnectionState": "wsapi_client._events",
@@ -71,6 +73,8 @@ __all__ = [
     "ReconnectPolicy",
     "SpecError",
     "ValidationError",
+    "WaitCancelled",
+    "WaitTimeout",
     "WebSocketClient",
     "WsApiError",
     "__version__",
@@ -100,6 +104,8 @@ if TYPE_CHECKING:
         QueueFullError,
         SpecError,
         ValidationError,
+        WaitCancelled,
+        WaitTimeout,
         WsApiError,
     )
     from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import CancelledError
 from typing import Optional
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "QueueFullError",
     "SpecError",
     "ValidationError",
+    "WaitCancelled",
+    "WaitTimeout",
     "WsApiError",
 ]
 
@@ -76,7 +79,33 @@ class AuthError(ConnectError):
 
 
 class ClientClosedError(WsApiError):
-    """The client was closed or disconnected before the operation could complete."""
+    """The client was closed, disconnected or gave up before the operation could complete.
+
+    ``code`` and ``reason`` are the WebSocket close code and reason when a close caused it
+    (None otherwise, e.g. after ``close()`` on a client that was never connected).
+    """
+
+    def __init__(
+        self,
+        message: str = "the client is closed",
+        *,
+        code: Optional[int] = None,
+        reason: Optional[str] = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.reason = reason
+        super().__init__(message)
+
+
+class WaitTimeout(WsApiError, TimeoutError):
+    """A blocking helper (``wait_for``, ``result``, ``flush``, ``wait_until_connected``) ran out
+    of time. Both ``except WsApiError`` and ``except TimeoutError`` catch it."""
+
+
+class WaitCancelled(WsApiError, CancelledError):
+    """The wait was cancelled (``Expectation.cancel()``) before a message matched. Both
+    ``except WsApiError`` and ``except concurrent.futures.CancelledError`` catch it."""
 
 
 class MessageTooLargeError(WsApiError, ValueError):

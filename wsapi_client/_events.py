@@ -10,7 +10,7 @@ import attrs
 __all__ = ["ClientStats", "ConnectionState", "ErrorEvent", "ErrorKind"]
 
 ErrorKind = Literal[
-    "gateway", "parse", "unexpected", "listener", "decode", "connection", "auth"
+    "gateway", "parse", "unexpected", "listener", "decode", "connection", "auth", "too_large"
 ]
 
 
@@ -36,7 +36,9 @@ class ErrorEvent:
     ``Forbidden``), ``parse`` (not JSON or not an object), ``unexpected`` (JSON without a route),
     ``listener`` (a callback raised), ``decode`` (a payload did not fit the model),
     ``connection`` (a connection was lost or could not be made), ``auth`` (signing or the
-    auth hook failed, or the handshake was refused as unauthorised).
+    auth hook failed, or the handshake was refused as unauthorised), ``too_large`` (the server
+    sent a message over ``max_inbound_message_size``: the connection was closed 1009 and is
+    replaced).
     """
 
     message: str

@@ -93,8 +93,12 @@ class Keepalive:
     """Ping the server every ``interval`` seconds of silence; no frame at all within ``timeout``
     after a ping means the connection is half-open and is replaced.
 
-    The default interval stays well under API Gateway's 10-minute idle timeout.
+    The defaults find a dead link within ``interval + timeout`` = 50 s of the last frame
+    received, while an idle client sends one small ping every 30 s (API Gateway answers pings
+    itself; no Lambda runs). ``timeout`` also bounds how long the kernel may hold written bytes
+    unacknowledged (``TCP_USER_TIMEOUT``, where the platform has it), so a write into a dead
+    link fails the connection within it instead of reporting success.
     """
 
-    interval: float = attrs.field(default=300.0, validator=_positive)
-    timeout: float = attrs.field(default=30.0, validator=_positive)
+    interval: float = attrs.field(default=30.0, validator=_positive)
+    timeout: float = attrs.field(default=20.0, validator=_positive)
