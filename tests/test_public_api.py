@@ -56,3 +56,14 @@ def test_reserved_names_cover_every_public_client_attribute() -> None:
         assert public <= RESERVED_METHOD_NAMES, public - RESERVED_METHOD_NAMES
     finally:
         client.disconnect()
+
+
+def test_public_attributes_list_every_attribute_init_sets() -> None:
+    """codegen escapes these names; the list must match what a real client has."""
+    from wsapi_client._client import PUBLIC_ATTRIBUTES
+
+    client = wsapi_client.WebSocketClient("ws://127.0.0.1:9/x")
+    try:
+        assert {n for n in vars(client) if not n.startswith("_")} == PUBLIC_ATTRIBUTES
+    finally:
+        client.disconnect()

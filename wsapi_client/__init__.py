@@ -20,8 +20,8 @@ _EXPORTS: dict[str, str] = {
     "PreparedRequest": "wsapi_client._auth",
     "redact_headers": "wsapi_client._auth",
     "redact_url": "wsapi_client._auth",
-    "Expectation": "wsapi_client._client",
-    "MessageStream": "wsapi_client._client",
+    "Expectation": "wsapi_client._waiters",
+    "MessageStream": "wsapi_client._waiters",
     "WebSocketClient": "wsapi_client._client",
     "AuthError": "wsapi_client._errors",
     "BlockingCallError": "wsapi_client._errors",
@@ -93,7 +93,7 @@ if TYPE_CHECKING:
         redact_headers,
         redact_url,
     )
-    from wsapi_client._client import Expectation, MessageStream, WebSocketClient
+    from wsapi_client._client import WebSocketClient
     from wsapi_client._errors import (
         AuthError,
         BlockingCallError,
@@ -110,6 +110,7 @@ if TYPE_CHECKING:
     )
     from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent
     from wsapi_client._policies import Keepalive, QueuePolicy, ReconnectPolicy
+    from wsapi_client._waiters import Expectation, MessageStream
     from wsapi_client.spec import ApiSpec, Direction, Operation, load_spec
 
 

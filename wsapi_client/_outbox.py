@@ -1,157 +1,24 @@
-"""The outbound queue: messages waiting to be written, bounded by a :class:`QueuePolicy`; and
-the futures that senders hold for them.
+"""The outbound queue: messages waiting to be written, bounded by a :class:`QueuePolicy`.
 
-It is a plain data structure, not thread-safe by itself: the client guards it with its write
-lock, so "is the queue empty?" and "write to the socket" are decided atomically and a message
-sent later can never overtake one already queued. Futures are never completed here (user
+It is a plain data structure, not thread-safe by itself: the writer
+(:mod:`wsapi_client._writer`) guards it with its lock, so "is the queue empty?" and "write to
+the socket" are decided atomically and a message sent later can never overtake one already
+queued. Futures are never completed here (user
 callbacks must not run under the lock): methods return the messages whose futures the caller
 must complete once the lock is released.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import Future
-from concurrent.futures._base import FINISHED, PENDING, RUNNING
-from typing import Callable, Optional, Protocol
+from typing import Optional
 
 from wsapi_client._errors import QueueFullError
 from wsapi_client._policies import QueuePolicy
 
-__all__ = [
-    "Outbox",
-    "Outgoing",
-    "SendFuture",
-    "claim_all",
-    "complete",
-    "finish_unwatched",
-    "settled",
-]
-
-
-class FutureOwner(Protocol):
-    """What a :class:`SendFuture` needs from the client that made it."""
-
-    _futures_lock: threading.Lock
-
-    def _observe_send(self, future: SendFuture) -> None: ...
-
-
-class SendFuture(Future[None]):
-    """The future :meth:`WebSocketClient.send` returns: a ``concurrent.futures.Future``.
-
-    A plain ``Future`` builds a condition variable when it is created and takes its lock for
-    every state change: more than the rest of a small send costs. This one builds its condition
-    only when someone looks at it (``result``, ``add_done_callback``, ``cancel``,
-    ``concurrent.futures.wait``...); until then the client moves it from pending to running to
-    finished under one lock per batch of messages (:func:`claim_all`, :func:`finish_unwatched`).
-    The owner's ``futures_lock`` makes "create the condition" and "change the state of a future
-    without one" exclusive, so nobody waits on a condition that will never be notified.
-
-    Looking at a future whose message is still queued while the connection is up (``done``,
-    ``result``, ``exception``) first has the client write the queue (or wait for the thread
-    writing it), so the answer is not "pending" just because the client was about to batch
-    that message with the next ones.
-    """
-
-    _result = None
-    _exception = None
-
-    def __init__(self, owner: FutureOwner) -> None:  # no super().__init__(): no condition yet
-        self._owner = owner
-        self._state = PENDING
-        self._waiters = []
-        self._done_callbacks: list[Callable[[Future[None]], object]] = []
-
-    @property
-    def _condition(self) -> threading.Condition:
-        condition: Optional[threading.Condition] = self.__dict__.get("_cond")
-        if condition is None:
-            with self._owner._futures_lock:
-                condition = self.__dict__.get("_cond")
-                if condition is None:
-                    condition = threading.Condition()
-                    self.__dict__["_cond"] = condition
-        return condition
-
-    @_condition.setter
-    def _condition(self, condition: threading.Condition) -> None:
-        self.__dict__["_cond"] = condition
-
-    def done(self) -> bool:
-        if self._state in _OPEN:
-            self._owner._observe_send(self)
-        return self._state not in _OPEN
-
-    def result(self, timeout: Optional[float] = None) -> None:
-        if self._state in _OPEN:
-            self._owner._observe_send(self)
-        return super().result(timeout)
-
-    def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
-        if self._state in _OPEN:
-            self._owner._observe_send(self)
-        return super().exception(timeout)
-
-
-_OPEN = (PENDING, RUNNING)
-
-
-def settled(future: Future[None]) -> bool:
-    """Finished or cancelled: a read of one attribute, no lock taken and no write triggered."""
-    return future._state not in _OPEN
-
-
-def _observed(future: Future[None]) -> bool:
-    """Whether ``future`` has (or is) a condition someone may wait on."""
-    return type(future) is not SendFuture or "_cond" in future.__dict__
-
-
-def claim_all(items: Sequence[Outgoing], lock: threading.Lock) -> list[Outgoing]:
-    """Mark ``items`` as being written; return those not cancelled, in order.
-
-    ``lock`` is the owner's ``futures_lock``. A message claimed once (and put back after a
-    failed write) stays claimed.
-    """
-    watched = False
-    with lock:
-        for item in items:
-            if item.claimed:
-                continue
-            future = item.future
-            if _observed(future):
-                watched = True
-                continue
-            future._state = RUNNING
-            item.claimed = True
-    if not watched:
-        return list(items)
-    return [item for item in items if item.claim()]
-
-
-def finish_unwatched(items: Iterable[Outgoing], lock: threading.Lock) -> list[Future[None]]:
-    """Complete the futures of written ``items`` that nobody has looked at yet (a state change
-    under ``lock``, no user code: the writer does it before it lets go of the write token, so
-    a sender woken then finds its future done); return the others, for :func:`complete`."""
-    watched = []
-    with lock:
-        for item in items:
-            future = item.future
-            if _observed(future):
-                watched.append(future)
-            elif future._state in _OPEN:
-                future._state = FINISHED
-    return watched
-
-
-def complete(futures: Iterable[Future[None]]) -> None:
-    """Complete looked-at futures of written messages: outside every client lock, since their
-    callbacks (user code) run here."""
-    for future in futures:
-        if future._state in _OPEN:
-            future.set_result(None)
+__all__ = ["Outbox", "Outgoing"]
 
 
 class Outgoing:

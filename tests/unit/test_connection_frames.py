@@ -1,9 +1,12 @@
-"""The reader's frame parsing: the fast path for whole frames in the buffer gives what
-websocket-client's own frame parser gives, for any frame sizes and any way the bytes arrive."""
+"""The reader's frame parsing gives what websocket-client's own frame parser gives, for any frame
+sizes and any way the bytes arrive; it refuses masked server frames (RFC 6455 5.1) and messages
+over the inbound cap before reading their payload."""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import os
+from typing import Any, Optional
 
 import pytest
 import websocket
@@ -23,13 +26,26 @@ TEXT, BINARY, CONT, PING, PONG = (
 
 
 class ChunkedSocket:
-    """Serves a byte stream in the given chunks, then the end of the stream."""
+    """Serves a byte stream in the given chunks, then the end of the stream, like a non-blocking
+    socket: each chunk is preceded by one "would block" (after which the reader waits on
+    ``fileno()``, an always-readable pipe)."""
 
     def __init__(self, chunks: list[bytes]) -> None:
         self.chunks = list(chunks)
         self.reads = 0
+        self.served = 0  # bytes handed out
+        self._ready = False
+        self._pipe = os.pipe()
+        os.write(self._pipe[1], b"x")
+
+    def fileno(self) -> int:
+        return self._pipe[0]
 
     def recv(self, size: int) -> bytes:
+        if not self._ready:
+            self._ready = True
+            raise BlockingIOError
+        self._ready = False
         self.reads += 1
         if not self.chunks:
             return b""
@@ -37,22 +53,25 @@ class ChunkedSocket:
         if len(chunk) > size:
             self.chunks.insert(0, chunk[size:])
             chunk = chunk[:size]
+        self.served += len(chunk)
         return chunk
 
     def settimeout(self, timeout: Any) -> None:
         pass
 
     def close(self) -> None:
-        pass
+        for fd in self._pipe:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def shutdown(self, how: int) -> None:
         pass
 
 
-def connection_over(chunks: list[bytes]) -> Connection:
+def connection_over(chunks: list[bytes], limit: Optional[int] = None) -> Connection:
     ws = websocket.WebSocket(skip_utf8_validation=True)
     ws.sock = ChunkedSocket(chunks)  # type: ignore[assignment]
-    return Connection(ws, 1, 0.0)
+    return Connection(ws, 1, 0.0, max_message_size=limit)
 
 
 def frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = False) -> bytes:
@@ -108,7 +127,7 @@ def streams(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(min_value=1, max_value=6))):
         opcode = draw(st.sampled_from([TEXT, BINARY]))
         payload = bytes(i % 251 for i in range(draw(sizes)))
-        masked = draw(st.booleans()) and draw(st.booleans())
+        masked = False  # a masked server frame is a protocol error (tested below)
         pieces = draw(st.integers(min_value=1, max_value=3))
         if pieces == 1 or len(payload) < pieces:
             parts.append(frame(opcode, payload, masked=masked))
@@ -152,7 +171,7 @@ def test_whole_small_frames_in_one_read_skip_websocket_clients_parser(
     messages = [f'{{"route":"R","payload":{i}}}'.encode() for i in range(200)]
     stream = b"".join(frame(TEXT, m) for m in messages) + frame(BINARY, b"\x00" * 300)
     conn = connection_over([stream])
-    monkeypatch.setattr(conn, "_read_frame_parsed", pytest.fail)
+    monkeypatch.setattr(conn, "_read_frame_parsed", pytest.fail)  # the fast path alone
     got = [conn.read_frame() for _ in range(201)]
     assert got == [(TEXT, m) for m in messages] + [(BINARY, b"\x00" * 300)]
 
@@ -162,7 +181,7 @@ def test_idle_hook_runs_before_each_wait_on_the_socket() -> None:
     calls = []
     conn.idle = lambda: calls.append(conn.sock.reads)  # type: ignore[attr-defined]
     assert read_all(conn) == [(TEXT, b"a"), (TEXT, b"b"), (TEXT, b"c")]
-    assert calls == [0, 1, 2]  # before the first read, the second, and the one that ends
+    assert calls == [0, 1, 2]  # before waiting for the first read, the second, and the end
 
 
 def test_a_data_frame_inside_a_fragmented_message_is_a_protocol_error() -> None:
@@ -188,3 +207,42 @@ def test_arrived_hook_sees_each_chunk_before_its_frames_are_parsed() -> None:
     assert seen == [(first, 0)]  # called with the whole chunk, before the first frame was cut
     assert read_all(conn) == [(TEXT, b"b"), (TEXT, b"c")]
     assert seen == [(first, 0), (second, 0)]
+
+
+def test_a_masked_server_frame_is_a_protocol_error() -> None:
+    conn = connection_over([frame(TEXT, b"hello", masked=True)])
+    with pytest.raises(Closed) as caught:
+        conn.read_frame()
+    assert caught.value.code == 1002
+
+
+def test_a_frame_declared_over_the_cap_is_refused_before_its_payload_is_read() -> None:
+    header = bytes([0x81, 127]) + (2**40).to_bytes(8, "big")
+    conn = connection_over([header, b"x" * 65536, b"x" * 65536], limit=64 * 1024)
+    with pytest.raises(Closed) as caught:
+        conn.read_frame()
+    assert caught.value.code == 1009
+    assert caught.value.too_large
+    assert conn.sock.served == len(header)  # type: ignore[attr-defined]  # no payload byte read
+
+
+def test_fragments_count_towards_the_cap() -> None:
+    stream = frame(TEXT, b"a" * 40_000, fin=False) + frame(CONT, b"b" * 40_000, fin=False)
+    conn = connection_over([stream, frame(CONT, b"c" * 1000)], limit=64 * 1024)
+    with pytest.raises(Closed) as caught:
+        conn.read_frame()
+    assert caught.value.too_large
+    assert "80000" in caught.value.reason
+
+
+def test_a_message_at_the_cap_is_accepted_and_many_fragments_are_joined_once() -> None:
+    pieces = [bytes([65 + i % 26]) * 64 for i in range(1024)]  # 64 KiB in 1024 fragments
+    stream = b"".join(
+        frame(TEXT if i == 0 else CONT, piece, fin=i == len(pieces) - 1)
+        for i, piece in enumerate(pieces)
+    )
+    conn = connection_over([stream], limit=64 * 1024)
+    assert conn.read_frame() == (TEXT, b"".join(pieces))
+    big = connection_over([frame(TEXT, b"z" * 2000)], limit=1000)
+    with pytest.raises(Closed):
+        big.read_frame()  # the fast path checks the cap too

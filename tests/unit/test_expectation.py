@@ -36,7 +36,7 @@ def setup() -> Iterator[tuple[LocalGateway, WebSocketClient]]:
 
 
 def listeners(client: WebSocketClient, route: str) -> int:
-    return client._registry.count(route)
+    return client._dispatcher.registry.count(route)
 
 
 def test_a_match_is_read_any_number_of_times_and_unregisters(
@@ -165,17 +165,17 @@ def test_bytes_naming_the_route_wake_the_waiter_early_and_it_waits_on(
     reply, lock = observed(offline, "SendGreeting", where=lambda p: p["greeting"] == "b")
     thread, outcome = waiting(reply)
     lock.wait_for_acquires(1)  # blocked
-    offline._arrived(b'{"route":"SendGreeting","payload":{"greeting":"a"}}')
+    offline._dispatcher.arrived(b'{"route":"SendGreeting","payload":{"greeting":"a"}}')
     lock.wait_for_acquires(2)  # woken, found nothing settled, blocked again
     assert not reply.done()
     assert outcome == []
-    offline._dispatch_route("SendGreeting", {"greeting": "a"}, "")  # the decoy: no match
-    offline._dispatch_route("SendGreeting", {"greeting": "b"}, "")
+    offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "a"}, "")  # the decoy: no match
+    offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "b"}, "")
     thread.join(5)
     assert outcome == [{"greeting": "b"}]
     assert not lock.locked()  # left released: any later result() returns at once
     assert reply.result(0) == {"greeting": "b"}
-    assert offline._blocked == {}
+    assert offline._dispatcher.blocked == {}
 
 
 def test_bytes_without_the_route_do_not_wake_the_waiter(offline: WebSocketClient) -> None:
@@ -183,10 +183,10 @@ def test_bytes_without_the_route_do_not_wake_the_waiter(offline: WebSocketClient
     thread, outcome = waiting(reply)
     lock.wait_for_acquires(1)
     # The route is looked for as a JSON string: a longer name that starts with it is no match.
-    offline._arrived(b'{"route":"SendNotification","payload":{"message":"SendGreetings"}}')
+    offline._dispatcher.arrived(b'{"route":"SendNotification","payload":{"message":"SendGreetings"}}')
     assert lock.locked()
     assert lock.acquires == 1
-    offline._dispatch_route("SendGreeting", {"greeting": "x"}, "")
+    offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "x"}, "")
     thread.join(5)
     assert outcome == [{"greeting": "x"}]
 
@@ -196,15 +196,15 @@ def test_a_waiter_woken_by_nudges_alone_still_times_out(offline: WebSocketClient
     thread, outcome = waiting(reply, timeout=0.5)
     lock.wait_for_acquires(1)
     for n in range(2, 5):
-        offline._arrived(b'"SendGreeting"')
+        offline._dispatcher.arrived(b'"SendGreeting"')
         lock.wait_for_acquires(n)
     thread.join(5)
     assert len(outcome) == 1
     assert isinstance(outcome[0], TimeoutError)
     assert reply.done()
-    assert offline._blocked == {}
+    assert offline._dispatcher.blocked == {}
     assert listeners(offline, "SendGreeting") == 0
-    offline._arrived(b'"SendGreeting"')  # a late nudge harms nothing
+    offline._dispatcher.arrived(b'"SendGreeting"')  # a late nudge harms nothing
     with pytest.raises(CancelledError):
         reply.result(0)
 
@@ -216,15 +216,15 @@ def test_nudges_racing_the_match_leave_one_outcome_and_the_lock_released(
         reply = offline.expect("SendGreeting")
         thread, outcome = waiting(reply)
         nudger = threading.Thread(
-            target=lambda: [offline._arrived(b'"SendGreeting"') for _ in range(5)]
+            target=lambda: [offline._dispatcher.arrived(b'"SendGreeting"') for _ in range(5)]
         )
         nudger.start()
-        offline._dispatch_route("SendGreeting", {"greeting": str(i)}, "")
+        offline._dispatcher._dispatch_route("SendGreeting", {"greeting": str(i)}, "")
         nudger.join(5)
         thread.join(5)
         assert outcome == [{"greeting": str(i)}]
         assert not reply._ready.locked()
-        assert offline._blocked == {}
+        assert offline._dispatcher.blocked == {}
 
 
 def test_filtered_waiters_are_not_nudged_while_others_wait(offline: WebSocketClient) -> None:
@@ -234,11 +234,11 @@ def test_filtered_waiters_are_not_nudged_while_others_wait(offline: WebSocketCli
     threads = [waiting(first)[0], waiting(second)[0]]
     first_lock.wait_for_acquires(1)
     second_lock.wait_for_acquires(1)
-    offline._arrived(b'{"route":"SendGreeting","payload":{"greeting":"1"}}')
+    offline._dispatcher.arrived(b'{"route":"SendGreeting","payload":{"greeting":"1"}}')
     assert first_lock.locked()
     assert second_lock.locked()
-    offline._dispatch_route("SendGreeting", {"greeting": "1"}, "")
-    offline._dispatch_route("SendGreeting", {"greeting": "2"}, "")
+    offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "1"}, "")
+    offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "2"}, "")
     for thread in threads:
         thread.join(5)
     assert first.result(0) == {"greeting": "1"}
@@ -252,8 +252,8 @@ def test_two_threads_waiting_on_one_expectation_both_get_the_match(
     first, got_first = waiting(reply)
     second, got_second = waiting(reply)
     lock.wait_for_acquires(2)
-    offline._arrived(b'"SendGreeting"')
-    offline._dispatch_route("SendGreeting", {"greeting": "both"}, "")
+    offline._dispatcher.arrived(b'"SendGreeting"')
+    offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "both"}, "")
     first.join(5)
     second.join(5)
     assert got_first == got_second == [{"greeting": "both"}]
@@ -277,6 +277,6 @@ def test_round_trips_with_decoys_over_the_emulator() -> None:
                 with client.expect("SendGreeting", where=lambda p, n=name: p["greeting"] == n) as r:
                     client.send("SayHello", {"name": name})
                 assert r.result(5) == {"greeting": name}
-            assert client._blocked == {}
+            assert client._dispatcher.blocked == {}
         finally:
             client.disconnect()

@@ -16,24 +16,24 @@ from concurrent.futures import (
 
 import pytest
 
-from wsapi_client._outbox import (
-    Outgoing,
+from wsapi_client._futures import (
     SendFuture,
     claim_all,
     complete,
     finish_unwatched,
     settled,
 )
+from wsapi_client._outbox import Outgoing
 
 
 class Owner:
     """What a client gives its futures: the lock and a hook called when one is looked at."""
 
     def __init__(self) -> None:
-        self._futures_lock = threading.Lock()
+        self.futures_lock = threading.Lock()
         self.observed: list[SendFuture] = []
 
-    def _observe_send(self, future: SendFuture) -> None:
+    def observe(self, future: SendFuture) -> None:
         self.observed.append(future)
 
 
@@ -43,8 +43,8 @@ def items(owner: Owner, n: int) -> list[Outgoing]:
 
 def write(owner: Owner, batch: list[Outgoing]) -> list[Outgoing]:
     """What the client's writer does around a socket write."""
-    live = claim_all(batch, owner._futures_lock)
-    complete(finish_unwatched(live, owner._futures_lock))
+    live = claim_all(batch, owner.futures_lock)
+    complete(finish_unwatched(live, owner.futures_lock))
     return live
 
 
@@ -95,12 +95,12 @@ def test_a_claimed_message_cannot_be_cancelled() -> None:
     owner = Owner()
     batch = items(owner, 2)
     batch[1].future.add_done_callback(lambda f: None)  # looked at: has a condition
-    assert claim_all(batch, owner._futures_lock) == batch
+    assert claim_all(batch, owner.futures_lock) == batch
     assert not batch[0].future.cancel()
     assert not batch[1].future.cancel()
     assert batch[0].future.running()
     assert batch[1].future.running()
-    assert claim_all(batch, owner._futures_lock) == batch  # claimed stays claimed (requeue)
+    assert claim_all(batch, owner.futures_lock) == batch  # claimed stays claimed (requeue)
 
 
 def test_failures_reach_waiters_and_callbacks() -> None:
@@ -178,9 +178,9 @@ def test_cancel_racing_a_claim_has_one_winner() -> None:
         thread = threading.Thread(target=cancel)
         thread.start()
         start.wait()
-        live = claim_all([item], owner._futures_lock)
+        live = claim_all([item], owner.futures_lock)
         thread.join()
         assert outcome == [not live]
-        complete(finish_unwatched(live, owner._futures_lock))
+        complete(finish_unwatched(live, owner.futures_lock))
         assert item.future.done()
         assert item.future.cancelled() == (not live)

@@ -10,9 +10,6 @@ repeated until it is free. Operations are taken in the model's order, sends befo
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
 from typing import Optional
 
 import attrs
@@ -27,25 +24,6 @@ __all__ = ["ClientDef", "ListenDef", "SendDef", "build_client", "client_reserved
 CLASS_BODY_NAMES = frozenset({"models", "overload", "float", "bool", "str", "int", "list", "dict"})
 """Names the generated class body uses in annotations and decorators: a method of that name
 would shadow them for the methods after it."""
-
-# Attributes WebSocketClient.__init__ sets, used when its source cannot be read.
-_KNOWN_INSTANCE_ATTRIBUTES = frozenset(
-    {
-        "url",
-        "name",
-        "spec",
-        "auth",
-        "reconnect_policy",
-        "queue_policy",
-        "keepalive",
-        "max_connection_age",
-        "max_frame_size",
-        "max_message_size",
-        "connect_timeout",
-        "validate",
-    }
-)
-
 
 @attrs.frozen(kw_only=True)
 class SendDef:
@@ -84,24 +62,12 @@ class ClientDef:
 
 
 def client_reserved_names() -> frozenset[str]:
-    """Every name a generated method must not take: WebSocketClient's methods and attributes."""
-    from wsapi_client._client import WebSocketClient
+    """Every name a generated method must not take: WebSocketClient's methods and the public
+    attributes its ``__init__`` sets (an explicit list, tested against a real client)."""
+    from wsapi_client._client import PUBLIC_ATTRIBUTES, WebSocketClient
 
     names = set(RESERVED_METHOD_NAMES) | set(dir(WebSocketClient)) | CLASS_BODY_NAMES
-    names |= _KNOWN_INSTANCE_ATTRIBUTES
-    try:
-        source = textwrap.dedent(inspect.getsource(WebSocketClient))
-    except (OSError, TypeError):  # pragma: no cover - no source (frozen or zipped install)
-        return frozenset(names)
-    for node in ast.walk(ast.parse(source)):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.ctx, ast.Store)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "self"
-        ):
-            names.add(node.attr)
-    return frozenset(names)
+    return frozenset(names | PUBLIC_ATTRIBUTES)
 
 
 def _payload_model(tp: Optional[TypeExpr], models: ModelSet) -> Optional[ClassDef]:

@@ -35,7 +35,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from wsapi_client._errors import SpecError, ValidationError
 
 if TYPE_CHECKING:
-    from wsapi_client._client import Expectation
+    from wsapi_client._waiters import Expectation
 
 __all__ = [
     "ModelWire",

@@ -89,6 +89,7 @@ class ApiSpec:
     description: Optional[str] = None
     source: Optional[str] = None
     _by_route: Mapping[str, Operation] = attrs.field(init=False, repr=False, eq=False)
+    _by_alias: Mapping[str, Operation] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         index: dict[str, Operation] = {}
@@ -97,10 +98,23 @@ class ApiSpec:
         for op in self.operations:
             index.setdefault(op.server_route, op)
         object.__setattr__(self, "_by_route", index)
+        aliases = dict(index)
+        for op in self.operations:
+            if op.operation_id:
+                aliases.setdefault(op.operation_id, op)
+        for op in self.operations:
+            aliases.setdefault(op.name, op)
+        object.__setattr__(self, "_by_alias", aliases)
 
     def find(self, route: str) -> Optional[Operation]:
         """The operation whose route key or PDK server route name is ``route``, or None."""
         return self._by_route.get(route)
+
+    def lookup(self, name: str) -> Optional[Operation]:
+        """The operation a user means by ``name``: its route key, the PDK server route name,
+        its operationId or the PDK TypeScript client's operation name (``sayHello``), so that
+        code ported from the TypeScript client works. None when nothing matches."""
+        return self._by_alias.get(name)
 
     def operation(self, route: str) -> Operation:
         """Like :meth:`find`, but raises ``KeyError`` naming the known routes."""
