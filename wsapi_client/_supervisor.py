@@ -188,8 +188,7 @@ class Supervisor:
                     deadline = min(deadline, first_deadline)
                 self._idle_until(deadline)
                 if first and first_deadline is not None and self.clock() >= first_deadline:
-                    error = self._connect_error("timed out", last_failure)
-                    c.move(lambda lc, e=error: lc.give_up("the first connection timed out", e))
+                    self._give_up_first(self._connect_error("timed out", last_failure))
                     return
                 conn, failure = self._attempt(first_deadline if first else None)
                 if conn is None:
@@ -484,6 +483,10 @@ class Supervisor:
             error = ConnectError(message, url=url, status=status, cause=cause)
         error.__cause__ = cause
         return error
+
+    def _give_up_first(self, error: ConnectError) -> None:
+        self.log.error("%s: %s", self.s.name, error)
+        self.c.move(lambda lc: lc.give_up("the first connection timed out", error))
 
     def _give_up(self, reason: str, failure: Optional[HandshakeFailure]) -> None:
         error = self._connect_error(reason, failure)

@@ -169,7 +169,7 @@ def test_bytes_naming_the_route_wake_the_waiter_early_and_it_waits_on(
     lock.wait_for_acquires(2)  # woken, found nothing settled, blocked again
     assert not reply.done()
     assert outcome == []
-    offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "a"}, "")  # the decoy: no match
+    offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "a"}, "")  # a decoy
     offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "b"}, "")
     thread.join(5)
     assert outcome == [{"greeting": "b"}]
