@@ -93,9 +93,12 @@ def _check_url(url: object) -> str:
     shown = redact_url(url)
     try:
         parts = urlsplit(url)
-        port = parts.port
     except ValueError as exc:
         raise ValueError(f"invalid url {shown!r}: {exc}") from None
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"url {shown!r} has an invalid port: {exc}") from None
     if parts.scheme not in ("ws", "wss"):
         raise ValueError(f"url must start with ws:// or wss://, got {shown!r}")
     if not parts.hostname:
@@ -190,7 +193,7 @@ class WebSocketClient:
             clock=clock,
             perf=perf_counter,
             logger=self.logger,
-            on_tail=lambda: self._control.wake(),  # noqa: PLW0108 (_control comes next)
+            wake_supervisor=lambda: self._control.wake(),  # noqa: PLW0108 (_control is next)
             on_queued=lambda: self._control.wake(),  # noqa: PLW0108
             hold_helper=lambda: supervisor is not None and supervisor.hold_helper(),
             helper_ready=lambda: supervisor is not None and supervisor.idle,
@@ -352,15 +355,18 @@ class WebSocketClient:
             self._join(deadline)
 
     def _join(self, deadline: float) -> None:
+        """Wait for the supervisor (it closes or aborts every connection before it ends), then
+        briefly for the readers: one still in a user's listener ends when the listener returns."""
         me = threading.current_thread()
         thread = self._thread
         if thread is not None and thread is not me:
             thread.join(max(0.0, deadline - self._clock()))
         with self._control.cond:
             readers = list(self._control.readers.values())
-        for reader, _conn in readers:
+        for reader, conn in readers:
             if reader is not me:
-                reader.join(max(0.0, deadline - self._clock()))
+                grace = deadline if conn.busy_since is None else self._clock() + 0.1
+                reader.join(max(0.0, min(deadline, grace) - self._clock()))
 
     def _final_error(self) -> Optional[ClientClosedError]:
         lifecycle = self._control.lifecycle

@@ -126,6 +126,7 @@ class Connection:
         self.retiring = False
         self.close_sent = False
         self.ended = False
+        self.failed = False  # a write found it broken (its reader may be busy in a listener)
         self.close_code: Optional[int] = None
         self.close_reason = ""
         self.stopping = False

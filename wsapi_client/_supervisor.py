@@ -348,7 +348,7 @@ class Supervisor:
             wake = now + 3600.0
             with self.c.cond:
                 self._check_stop()
-                if conn.ended or conn.retiring:
+                if conn.ended or conn.retiring or conn.failed:
                     break
             tail = writer.tail_connection()
             if tail is not None:
@@ -374,7 +374,9 @@ class Supervisor:
             if expiry is not None:
                 wake = min(wake, expiry)
             with self.c.cond:
-                if self.c.wind_down or conn.ended or conn.retiring or self.flush_requested:
+                if self.c.wind_down or conn.ended or conn.retiring or conn.failed:
+                    continue
+                if self.flush_requested:
                     continue
                 if writer.tail_connection() is not None:
                     continue
@@ -508,6 +510,8 @@ class Supervisor:
         close_by = now + CLOSE_HANDSHAKE_TIMEOUT
         if deadline is not None:
             close_by = min(close_by, deadline)
+        if c.lifecycle.stop_mode != "close":
+            close_by = min(close_by, now + _DRAIN_SLICE)  # no flush, no waiting for the echo
         active = self.writer.active
         if active is not None:
             active.retiring = True
@@ -524,9 +528,9 @@ class Supervisor:
                     self.writer.resume()
                 else:
                     thread.join(min(_DRAIN_SLICE * 4, max(0.0, close_by - self.clock())))
-            if thread.is_alive():
+            if thread.is_alive():  # unanswered, or its reader is busy in a listener
                 conn.abort()
-                thread.join(0.2)
+                thread.join(max(0.0, min(0.2, close_by - self.clock())))
         for conn in list(self._retiring):
             conn.abort()
         self._retiring.clear()

@@ -98,7 +98,7 @@ class Writer:
         clock: Callable[[], float],
         perf: Callable[[], float],
         logger: logging.Logger,
-        on_tail: Callable[[], None],
+        wake_supervisor: Callable[[], None],
         on_queued: Callable[[], None],
         hold_helper: Callable[[], bool],
         helper_ready: Callable[[], bool],
@@ -109,7 +109,7 @@ class Writer:
         self._clock = clock
         self._perf = perf
         self._log = logger
-        self._on_tail = on_tail  # wake the supervisor: a write is parked on a full socket
+        self._wake_supervisor = wake_supervisor  # a write parked on a full socket, or failed
         self._on_queued = on_queued  # wake the supervisor: a ttl'd message joined an empty queue
         self._hold_helper = hold_helper  # ask the supervisor to write a burst's leftovers
         self._helper_ready = helper_ready  # whether the supervisor is idle (a cheap read)
@@ -127,6 +127,7 @@ class Writer:
         self._controls: list[tuple[Connection, bytes]] = []
         self._closed: Optional[ClientClosedError] = None  # set when sends stop being accepted
         self._stopped = False  # fail_all() ran: nothing may be queued any more
+        self._dropped = False  # fail_all() failed messages (a flush waiting for them fails too)
         self._last_send = 0.0
         self._held_since = 0.0
         self.messages_out = 0
@@ -289,6 +290,7 @@ class Writer:
         lock = self.futures_lock
         watched: list[Future[None]] = []
         dropped: Failed = []
+        broken = False
         current: Optional[_Pending] = pending
         while current is not None:
             if current.items and not current.data:  # a batch from the queue, not claimed yet
@@ -312,7 +314,7 @@ class Writer:
                     current.fresh = False
                 with self._lock:
                     self._tail = current  # the token stays held; resume() goes on
-                self._on_tail()
+                self._wake_supervisor()
                 break
             if error is None:
                 if current.fresh:
@@ -325,9 +327,12 @@ class Writer:
                     self.bytes_out += len(data) if current.items else 0
                 else:
                     watched += self._after_failure_locked(current, error, dropped)
+                    broken = True
                 current = self._next_locked()
                 if current is None:
                     self._release_locked()
+        if broken:
+            self._wake_supervisor()  # it replaces the connection, even if its reader is busy
         if watched:
             complete(watched)
         if dropped:
@@ -370,6 +375,9 @@ class Writer:
         written, back = self._split_locked(pending)
         if self._active is conn:
             self._active = None
+        if conn.close_code is None:
+            conn.close_code, conn.close_reason = 1006, f"write failed: {error}"
+        conn.failed = True
         conn.abort()
         if self._stopped:  # nobody will flush the queue again
             closed = self._closed or ClientClosedError("the client is closed")
@@ -489,6 +497,8 @@ class Writer:
                         f"{len(self._outbox)} message(s) still queued after {timeout:g} s"
                     )
                 self._drained.wait(0.5 if remaining is None else min(remaining, 0.5))
+            if self._stopped and self._dropped and self._closed is not None:
+                raise self._closed  # what it waited for was failed, not written
 
     def expire(self, now: float) -> int:
         """Fail the messages queued longer than the policy's ttl; returns how many."""
@@ -518,6 +528,7 @@ class Writer:
             self._stopped = True
             self._active = None
             leftovers = self._outbox.clear()
+            self._dropped = bool(leftovers) or self._tail is not None
             tail, self._tail = self._tail, None
             if tail is not None:
                 written, back = self._split_locked(tail)
