@@ -520,3 +520,12 @@ def test_griffe_extension_turns_rest_idioms_into_markdown() -> None:
         "\n"
         "and then stop."
     )
+
+
+def test_readme_links_every_page_of_the_site() -> None:
+    import yaml
+
+    config = yaml.safe_load(MKDOCS.read_text(encoding="utf-8"))
+    linked = {target.split("#", 1)[0] for target in _relative_links(ROOT / "README.md")}
+    pages = {f"docs/{page}" for page in _nav_pages(config["nav"]) if page != "index.md"}
+    assert pages <= linked, f"README.md does not link {sorted(pages - linked)}"
