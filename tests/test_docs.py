@@ -3,10 +3,14 @@
 - ``docs/notebook.ipynb`` is a well-formed notebook whose code cells run, in order, in one
   namespace (no Jupyter needed), and leave the gateway stopped, the client closed and no thread;
 - every fenced ``python`` block of ``README.md`` and ``docs/*.md`` compiles, and every name it
-  imports from ``wsapi_client`` (or a submodule) exists;
-- every relative link in those files points to an existing file;
-- ``docs/reference.md`` names every public name and every command-line option, and
-  ``docs/README.md`` links every document of ``docs/``.
+  imports from ``wsapi_client`` (or a submodule) exists; a block marked ``<!-- test: run -->``
+  on the line before it also runs, and must leave no thread behind;
+- every relative link in those files points to an existing file and heading;
+- ``docs/reference.md`` documents every public name (in prose, or with a mkdocstrings
+  ``::: name`` directive whose members all have docstrings) and every command-line option;
+- ``docs/README.md`` links every document of ``docs/``, and ``mkdocs.yml``'s navigation lists
+  every page of the site and only existing ones.
+(``mkdocs build --strict`` in ``.ci/run`` checks the rendered site and its anchors.)
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import inspect
 import json
 import re
 import threading
@@ -28,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 NOTEBOOK = DOCS / "notebook.ipynb"
 REFERENCE = DOCS / "reference.md"
+MKDOCS = ROOT / "mkdocs.yml"
 MARKDOWN = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)(?P<info>[^\n`]*)$")
@@ -98,6 +104,23 @@ def _python_blocks() -> list[Any]:
     for path in MARKDOWN:
         for language, line, source in _fenced_blocks(path):
             if language in ("python", "py", "python3"):
+                params.append(pytest.param(path, line, source, id=f"{_relative(path)}:{line}"))
+    return params
+
+
+_RUN_MARK = "<!-- test: run -->"
+
+
+def _runnable_blocks() -> list[Any]:
+    """Blocks that the line before marks with ``<!-- test: run -->``: they run, not only compile."""
+    params = []
+    for path in MARKDOWN:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for language, line, source in _fenced_blocks(path):
+            # ``line`` is the first line of the body (1-based): the fence is line - 1, and the
+            # mark, if any, on the line before the fence.
+            if line >= 3 and lines[line - 3].strip() == _RUN_MARK:
+                assert language in ("python", "py", "python3"), f"{path}:{line}: not python"
                 params.append(pytest.param(path, line, source, id=f"{_relative(path)}:{line}"))
     return params
 
@@ -235,6 +258,26 @@ def test_python_block_compiles_and_imports_existing_names(
                 pytest.fail(f"{at}: `{module_name}` has no `{name}`")
 
 
+def test_some_blocks_are_marked_to_run() -> None:
+    assert _runnable_blocks(), "no block is marked <!-- test: run -->; the parser may be broken"
+
+
+@pytest.mark.parametrize(("path", "line", "source"), _runnable_blocks())
+def test_marked_block_runs_and_cleans_up(
+    path: Path, line: int, source: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wsapi_client.emulator import missing_dependencies
+
+    if missing_dependencies():
+        pytest.skip(f"the block needs the emulator extra ({missing_dependencies()})")
+    threads_before = set(threading.enumerate())
+    code = compile(source, f"{_relative(path)}:{line}", "exec", dont_inherit=True)
+    exec(code, {"__name__": "__main__"})
+    assert capsys.readouterr().out.strip(), "a runnable example should show its result"
+    left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
+    assert not left, f"{_relative(path)}:{line} left threads running: {left}"
+
+
 # --------------------------------------------------------------------------- links
 
 
@@ -301,33 +344,95 @@ def _mentioned(name: str, text: str) -> bool:
     return any(word.search(span.group(0)) for span in _INLINE_CODE.finditer(text))
 
 
+_DIRECTIVE = re.compile(r"^:::\s+(?P<target>[\w.]+)\s*$", re.MULTILINE)
+
+
+def _directives(text: str) -> set[str]:
+    """The objects that mkdocstrings renders into the page (``::: wsapi_client.Name``)."""
+    return {m["target"] for m in _DIRECTIVE.finditer(text)}
+
+
+def _rendered(module: str, name: str, directives: set[str]) -> bool:
+    """``module.name`` has a directive of its own, or its module's directive renders it."""
+    return f"{module}.{name}" in directives or module in directives
+
+
+def test_reference_directives_name_importable_public_objects() -> None:
+    """Each ``:::`` target exists, and is public: the reference survives private moves."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    directives = _directives(text)
+    assert len(directives) >= 30, "the directive parser found too few ::: lines"
+    for target in sorted(directives):
+        assert not any(part.startswith("_") for part in target.split(".")), target
+        module_name, _, name = target.rpartition(".")
+        try:
+            importlib.import_module(target)
+            continue
+        except ImportError:
+            pass
+        module = importlib.import_module(module_name)
+        assert hasattr(module, name), f"docs/reference.md renders {target}, which does not exist"
+
+
 def test_reference_names_every_public_name() -> None:
+    import wsapi_client.codegen
     import wsapi_client.emulator
+    import wsapi_client.protocol
 
     text = REFERENCE.read_text(encoding="utf-8")
+    directives = _directives(text)
     names = [
-        *wsapi_client.__all__,
-        *wsapi_client.emulator.__all__,
-        "NO_PAYLOAD",
-        "generate",
-        "render",
-        "DEFAULT_CLIENT_NAME",
+        *(("wsapi_client", name) for name in wsapi_client.__all__),
+        *(("wsapi_client.emulator", name) for name in wsapi_client.emulator.__all__),
+        *(("wsapi_client.protocol", name) for name in wsapi_client.protocol.__all__),
+        *(("wsapi_client.codegen", name) for name in wsapi_client.codegen.__all__),
     ]
-    missing = [name for name in names if not _mentioned(name, text)]
-    assert not missing, f"docs/reference.md does not mention {missing}"
+    missing = [
+        f"{module}.{name}"
+        for module, name in names
+        if not _mentioned(name, text) and not _rendered(module, name, directives)
+    ]
+    assert not missing, f"docs/reference.md does not document {missing}"
 
 
-def test_reference_names_every_public_client_method() -> None:
+def test_mkdocstrings_renders_every_public_member() -> None:
+    """The reference shows public members with their docstrings: none may be filtered or bare."""
+    import yaml
+
+    config = yaml.safe_load(MKDOCS.read_text(encoding="utf-8"))
+    (mkdocstrings,) = [p["mkdocstrings"] for p in config["plugins"] if "mkdocstrings" in p]
+    options = mkdocstrings["handlers"]["python"]["options"]
+    assert options["filters"] == ["!^_"], "only private names may be filtered out"
+    assert options.get("show_if_no_docstring") is True
+
+
+def test_reference_documents_every_public_client_method() -> None:
     text = REFERENCE.read_text(encoding="utf-8")
+    directives = _directives(text)
     client = wsapi_client.WebSocketClient("ws://127.0.0.1:9/never-connected")
     try:
-        public = [name for name in dir(client) if not name.startswith("_")]  # attributes too
+        public = {name for name in dir(client) if not name.startswith("_")}  # attributes too
     finally:
         client.disconnect()
+    classes: list[tuple[type, set[str]]] = [(wsapi_client.WebSocketClient, public)]
     for cls in (wsapi_client.Expectation, wsapi_client.MessageStream):
-        public += [name for name in vars(cls) if not name.startswith("_")]
-    missing = sorted({name for name in public if not _mentioned(name, text)})
-    assert not missing, f"docs/reference.md does not mention {missing}"
+        classes.append((cls, {name for name in vars(cls) if not name.startswith("_")}))
+    undocumented = []
+    for cls, members in classes:
+        rendered = f"wsapi_client.{cls.__name__}" in directives
+        for name in sorted(members):
+            member = inspect.getattr_static(cls, name, None)
+            if member is None:  # an instance attribute: rendered by name, or mentioned
+                if not (rendered or _mentioned(name, text)):
+                    undocumented.append(f"{cls.__name__}.{name}")
+                continue
+            if isinstance(member, (classmethod, staticmethod)):
+                member = member.__func__
+            documentable = callable(member) or isinstance(member, property)
+            has_doc = bool(inspect.getdoc(member)) if documentable else True
+            if not (_mentioned(name, text) or (rendered and has_doc)):
+                undocumented.append(f"{cls.__name__}.{name}")
+    assert not undocumented, f"docs/reference.md does not document {undocumented}"
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -360,3 +465,67 @@ def test_docs_index_links_every_document() -> None:
         p.name for p in DOCS.iterdir() if p.suffix in (".md", ".ipynb") and p.name != "README.md"
     }
     assert documents <= linked, f"docs/README.md does not link {sorted(documents - linked)}"
+
+
+def _nav_pages(nav: Any) -> list[str]:
+    pages: list[str] = []
+    for entry in nav:
+        value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+        pages += _nav_pages(value) if isinstance(value, list) else [value]
+    return pages
+
+
+def test_mkdocs_nav_lists_every_page_and_only_existing_ones() -> None:
+    import yaml
+
+    config = yaml.safe_load(MKDOCS.read_text(encoding="utf-8"))
+    assert config["docs_dir"] == "docs"
+    nav = _nav_pages(config["nav"])
+    assert len(nav) == len(set(nav)), "a page is listed twice in the navigation"
+    missing = [page for page in nav if not (DOCS / page).is_file()]
+    assert not missing, f"mkdocs.yml lists missing pages: {missing}"
+    pages = {
+        p.name for p in DOCS.iterdir() if p.suffix in (".md", ".ipynb") and p.name != "README.md"
+    }
+    assert pages <= set(nav), f"mkdocs.yml's nav does not list {sorted(pages - set(nav))}"
+    assert "README.md" in config["exclude_docs"], "docs/README.md would clash with index.md"
+
+
+def test_griffe_extension_turns_rest_idioms_into_markdown() -> None:
+    pytest.importorskip("griffe", reason="the docs extra builds the site")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("griffe_rst", DOCS / "_ext" / "griffe_rst.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (
+        "Create one with :meth:`connect`, or :class:`~wsapi_client.Keepalive`::\n"
+        "\n"
+        "    client = WebSocketClient.connect(url)\n"
+        "\n"
+        "    client.close()\n"
+        "\n"
+        "and then stop."
+    )
+    assert module.rst_to_markdown(text) == (
+        "Create one with `connect`, or `wsapi_client.Keepalive`:\n"
+        "\n"
+        "```python\n"
+        "client = WebSocketClient.connect(url)\n"
+        "\n"
+        "client.close()\n"
+        "```\n"
+        "\n"
+        "and then stop."
+    )
+
+
+def test_readme_links_every_page_of_the_site() -> None:
+    import yaml
+
+    config = yaml.safe_load(MKDOCS.read_text(encoding="utf-8"))
+    linked = {target.split("#", 1)[0] for target in _relative_links(ROOT / "README.md")}
+    pages = {f"docs/{page}" for page in _nav_pages(config["nav"]) if page != "index.md"}
+    assert pages <= linked, f"README.md does not link {sorted(pages - linked)}"
