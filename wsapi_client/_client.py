@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from wsapi_client import _framing, _process
 from wsapi_client._auth import AuthProvider, NoAuth, redact_url
+from wsapi_client._body import NO_PAYLOAD, check_inbound_body, check_outbound_body
 from wsapi_client._dispatcher import ANY, ERROR, RECONNECT, STATE, Dispatcher
 from wsapi_client._errors import (
     BlockingCallError,
@@ -51,7 +52,7 @@ from wsapi_client._policies import Keepalive, QueuePolicy, ReconnectPolicy
 from wsapi_client._supervisor import Control, Settings, Supervisor
 from wsapi_client._waiters import Expectation, MessageStream
 from wsapi_client._writer import Writer
-from wsapi_client.protocol import NO_PAYLOAD, encode
+from wsapi_client.protocol import encode
 from wsapi_client.spec import ApiSpec, Operation, load_spec
 from wsapi_client.spec._cache import load_spec_file
 
@@ -612,12 +613,8 @@ class WebSocketClient:
 
         Generated clients override this to unstructure their models first.
         """
-        if payload is NO_PAYLOAD:
-            if op.has_body and op.body_required:
-                raise ValidationError("payload is required", route=op.route_key)
-            return NO_PAYLOAD
-        if not op.has_body:
-            raise ValidationError("this operation takes no payload", route=op.route_key)
+        if not check_outbound_body(op, payload):
+            return payload
         if self.validate:
             try:
                 self._dispatcher.validator(op)(payload)
@@ -631,9 +628,7 @@ class WebSocketClient:
         Generated clients override this to structure the payload into their models. Raising
         here reports a ``decode`` error; the route's listeners are skipped.
         """
-        if op.has_body and self.validate:
-            if payload is None:
-                raise ValidationError("payload is missing", route=op.route_key)
+        if check_inbound_body(op, payload) and self.validate:
             self._dispatcher.validator(op)(payload)
         return payload
 

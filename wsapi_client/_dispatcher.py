@@ -19,6 +19,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
+from wsapi_client._body import check_inbound_body
 from wsapi_client._errors import ClientClosedError, ValidationError
 from wsapi_client._events import ConnectionState, ErrorEvent, ErrorKind
 from wsapi_client._listeners import Registry, Unlisten
@@ -233,8 +234,7 @@ class Dispatcher:
                 if op is None:
                     decoded = payload
                 elif validator is not None and self.validate:
-                    if payload is None:
-                        raise ValidationError("payload is missing", route=op.route_key)
+                    check_inbound_body(op, payload)
                     validator(payload)
                     decoded = payload
                 else:

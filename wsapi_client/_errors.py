@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from concurrent.futures import CancelledError
-from typing import Optional
+from typing import Optional, Union
 
 __all__ = [
     "AuthError",
@@ -18,7 +21,31 @@ __all__ = [
     "WaitCancelled",
     "WaitTimeout",
     "WsApiError",
+    "format_path",
 ]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class MapKey(str):
+    """A path segment that is a key of a map (``additionalProperties``), not a property."""
+
+    __slots__ = ()
+
+
+def format_path(segments: Sequence[Union[str, int]]) -> str:
+    """``["legs", 2, "symbol"]`` -> ``legs[2].symbol``; a map key or odd name -> ``["key"]``.
+
+    How a :class:`ValidationError` names a field, wherever it was found."""
+    parts: list[str] = []
+    for segment in segments:
+        if isinstance(segment, int):
+            parts.append(f"[{segment}]")
+        elif not isinstance(segment, MapKey) and _IDENTIFIER.match(segment):
+            parts.append(f".{segment}" if parts else segment)
+        else:
+            parts.append(f"[{json.dumps(segment, ensure_ascii=False)}]")
+    return "".join(parts)
 
 
 class WsApiError(Exception):

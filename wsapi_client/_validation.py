@@ -23,7 +23,6 @@ Paths read like Python: ``legs[2].symbol``, map keys ``tags["key"]``, the root `
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import operator
 import re
@@ -32,7 +31,8 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from wsapi_client._errors import SpecError, ValidationError
+from wsapi_client._body import check_outbound_body
+from wsapi_client._errors import MapKey, SpecError, ValidationError, format_path
 
 if TYPE_CHECKING:
     from wsapi_client.spec._model import ApiSpec, Operation
@@ -45,11 +45,7 @@ Validator = Callable[[Any], None]
 _SCHEMA_REF_PREFIX = "#/components/schemas/"
 
 
-class _MapKey(str):
-    """A path segment that is a key of a map (``additionalProperties``), not a property."""
-
-    __slots__ = ()
-
+_MapKey = MapKey
 
 _Segment = Union[str, int]
 
@@ -71,19 +67,6 @@ class _Issue:
 _Check = Callable[[Any], Optional[_Issue]]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def format_path(segments: Sequence[_Segment]) -> str:
-    """``["legs", 2, "symbol"]`` -> ``legs[2].symbol``; a map key or odd name -> ``["key"]``."""
-    parts: list[str] = []
-    for segment in segments:
-        if isinstance(segment, int):
-            parts.append(f"[{segment}]")
-        elif not isinstance(segment, _MapKey) and _IDENTIFIER.match(segment):
-            parts.append(f".{segment}" if parts else segment)
-        else:
-            parts.append(f"[{json.dumps(segment, ensure_ascii=False)}]")
-    return "".join(parts)
 
 
 def _issue_path(issue: _Issue) -> str:
@@ -794,20 +777,12 @@ def compile_validator(
 def validate_payload(op: Operation, spec: ApiSpec, payload: Any) -> None:
     """Check a payload for ``op`` before it is sent; ValidationError names the route and field.
 
-    ``payload`` is :data:`~wsapi_client.protocol.NO_PAYLOAD` for "none". An operation without a
-    request body takes none; one with a required body needs one; an optional body may be left out.
+    ``payload`` is :data:`~wsapi_client.protocol.NO_PAYLOAD` for "none"; the body rules are
+    :func:`wsapi_client._body.check_outbound_body`'s.
     """
-    from wsapi_client.protocol import NO_PAYLOAD
-
     route = op.route_key
     schema = op.request_schema
-    if schema is None:
-        if payload is not NO_PAYLOAD:
-            raise ValidationError(f"operation takes no payload, got {_kind(payload)}", "", route)
-        return
-    if payload is NO_PAYLOAD:
-        if op.body_required:
-            raise ValidationError("payload missing: this operation requires one", "", route)
+    if not check_outbound_body(op, payload) or schema is None:
         return
     check = _compiler_for(spec.schemas).compile(schema)
     try:

@@ -36,7 +36,8 @@ from typing import Any, Callable, Final, Literal, Union
 
 import attrs
 
-from wsapi_client._errors import ValidationError
+from wsapi_client._body import NO_PAYLOAD
+from wsapi_client._errors import ValidationError, format_path
 
 __all__ = [
     "NO_PAYLOAD",
@@ -50,30 +51,6 @@ __all__ = [
     "split_routed",
 ]
 
-
-class _NoPayload:
-    """The type of :data:`NO_PAYLOAD`."""
-
-    __slots__ = ()
-    _instance: _NoPayload | None = None
-
-    def __new__(cls) -> _NoPayload:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NO_PAYLOAD"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self) -> str:
-        return "NO_PAYLOAD"
-
-
-NO_PAYLOAD: Final = _NoPayload()
-"""Pass as the payload of an operation without a request body: the frame has no ``payload``."""
 
 # The JSON functions are module-level names so that a faster implementation can replace them.
 _encode_json = json.JSONEncoder(
@@ -182,7 +159,6 @@ def encode(route: str, payload: Any = NO_PAYLOAD) -> str:
 
 def _explain_encode_failure(route: str, payload: Any, exc: BaseException) -> ValidationError:
     """A ValidationError naming the first value of ``payload`` that JSON cannot hold."""
-    from wsapi_client._validation import format_path
 
     found = _find_unencodable(payload, [], set(), 0)
     if found is None:  # not expected: keep the encoder's own words

@@ -406,7 +406,7 @@ def test_validate_payload_follows_the_operations_body() -> None:
     with pytest.raises(ValidationError, match="operation takes no payload") as caught:
         validate_payload(spec.operation("empty-request"), spec, {"a": 1})
     assert caught.value.route == "empty-request"
-    with pytest.raises(ValidationError, match="payload missing"):
+    with pytest.raises(ValidationError, match="payload is required"):
         validate_payload(spec.operation("client-to-server"), spec, NO_PAYLOAD)
     validate_payload(spec.operation("map-request"), spec, NO_PAYLOAD)  # optional body
     validate_payload(spec.operation("client-to-server"), spec, {"myInput": 1.5})
