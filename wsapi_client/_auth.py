@@ -37,6 +37,7 @@ __all__ = [
     "RefreshableCredentials",
     "SigningKeys",
     "redact_headers",
+    "redact_http_text",
     "redact_url",
     "sign_header_form",
     "sign_query_form",
@@ -148,6 +149,55 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
         else:
             shown[name] = _redact_header_value(str(name), str(value))
     return shown
+
+
+_REQUEST_LINE = re.compile(r"^([A-Z]+) (\S+)( HTTP/\d(?:\.\d)?)$")
+_HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*)$")
+
+
+def redact_http_text(text: str) -> str:
+    """Redact an HTTP request or header block as logged: the request line's target through
+    :func:`redact_url`, each ``Name: value`` line through :func:`redact_headers`; other lines
+    are kept."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        body, cr = (line[:-1], "\r") if line.endswith("\r") else (line, "")
+        request = _REQUEST_LINE.match(body)
+        header = None if request else _HEADER_LINE.match(body)
+        if request:
+            method, target, version = request.groups()
+            lines[index] = f"{method} {redact_url(target)}{version}{cr}"
+        elif header:
+            name, value = header.groups()
+            lines[index] = f"{name}: {redact_headers({name: value})[name]}{cr}"
+    return "\n".join(lines)
+
+
+class _WireTraceFilter(logging.Filter):
+    """websocket-client's trace (``websocket.enableTrace(True)``) logs the handshake request
+    verbatim on the ``websocket`` logger: the presigned query, ``Authorization``,
+    ``X-Amz-Security-Token`` and custom tokens. The SDK sends that request, so it redacts the
+    trace's request and header lines before any handler sees them; frame traces are kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record: let logging report it as it would
+            return True
+        shown = redact_http_text(text)
+        if shown != text:
+            record.msg, record.args = shown, ()
+        return True
+
+
+def _install_wire_trace_filter() -> None:
+    """Attach the filter to websocket-client's logger once, however often this module loads."""
+    trace_logger = logging.getLogger("websocket")
+    if not any(type(f).__name__ == _WireTraceFilter.__name__ for f in trace_logger.filters):
+        trace_logger.addFilter(_WireTraceFilter())
+
+
+_install_wire_trace_filter()
 
 
 # ---------------------------------------------------------------------------------------------

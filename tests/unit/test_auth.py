@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from wsapi_client._auth import (
     PreparedRequest,
     SigningKeys,
     redact_headers,
+    redact_http_text,
     redact_url,
     wire_host,
 )
@@ -124,6 +126,42 @@ def test_redact_headers_masks_all_but_the_allow_list() -> None:
         "Authorization": "Bearer ***"
     }
     assert redact_headers({"Authorization": "eyJhbGciOi.x.y"}) == {"Authorization": REDACTED}
+
+
+def test_redact_http_text_masks_a_logged_handshake() -> None:
+    request = (
+        "GET /prod?X-Amz-Date=20240501T120000Z&X-Amz-Signature=abc&token=t HTTP/1.1\r\n"
+        "Upgrade: websocket\r\nHost: h:8\r\nSec-WebSocket-Version: 13\r\n"
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKID/x, Signature=ab\r\n"
+        "X-Amz-Security-Token: tok\r\nx-token:t2\r\n\r\n"
+    )
+    assert redact_http_text(request) == (
+        "GET /prod?X-Amz-Date=20240501T120000Z&X-Amz-Signature=***&token=*** HTTP/1.1\r\n"
+        "Upgrade: websocket\r\nHost: h:8\r\nSec-WebSocket-Version: 13\r\n"
+        "Authorization: AWS4-HMAC-SHA256 ***\r\n"
+        "X-Amz-Security-Token: ***\r\nx-token: ***\r\n\r\n"
+    )
+    assert redact_http_text("CONNECT h:443 HTTP/1.0") == "CONNECT h:443 HTTP/1.0"
+    for kept in ("++Sent raw: b'abc'", "close status: 1000", "Sending ping", "--- x ---"):
+        assert redact_http_text(kept) == kept
+
+
+def test_websocket_client_trace_is_redacted_before_any_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import websocket
+
+    caplog.set_level(logging.DEBUG, logger="websocket")
+    websocket.enableTrace(True, handler=logging.NullHandler())
+    try:
+        websocket._logging.dump("request header", "GET /s?sig=abc HTTP/1.1\r\nX-Key: k1")
+        logging.getLogger("websocket").debug("Authorization: %s", "Bearer tok")
+    finally:
+        websocket.enableTrace(False)
+    shown = [record.getMessage() for record in caplog.records if record.name == "websocket"]
+    assert "GET /s?sig=*** HTTP/1.1\r\nX-Key: ***" in shown
+    assert "Authorization: Bearer ***" in shown
+    assert not [text for text in shown if "abc" in text or "k1" in text or "tok" in text]
 
 
 def test_prepared_request_is_an_immutable_value_with_a_safe_repr() -> None:
