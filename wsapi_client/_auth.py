@@ -75,6 +75,8 @@ _SHOWN_QUERY_NAMES = frozenset(
 _SHOWN_HEADER_NAMES = frozenset(
     {
         "host",  # the signed host: needed to debug a SigV4 mismatch, public anyway
+        "date",  # the server's clock in a response: explains a clock-skew 403
+        "content-length",
         "user-agent",  # the library and version
         "content-type",
         "x-amz-date",  # the signing time, as in the query form
