@@ -275,7 +275,7 @@ def test_iam_runs_show_no_secret(capture: Capture, exposure: Exposure, presign: 
         assert error.status == 403
         exposure.learn(gateway)
     with _iam_gateway() as refusing:
-        refusing.refuse_next(FAST.max_attempts + 1, 401, '{"message": "Unauthorized"}')
+        refusing.refuse_next(10, 401, '{"message": "Unauthorized"}')
         error = _failing_run(refusing, auth, exposure, AuthError)
         assert isinstance(error, AuthError)
         assert error.status == 401
