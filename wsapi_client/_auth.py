@@ -106,7 +106,7 @@ def _redact_query(query: str) -> str:
             pieces.append(piece)
         elif not sep:
             pieces.append(REDACTED)
-        elif not value or unquote_plus(name).strip().lower() in _SHOWN_QUERY_NAMES:
+        elif not value or unquote_plus(name).lower() in _SHOWN_QUERY_NAMES:
             pieces.append(piece)
         else:
             pieces.append(f"{name}={REDACTED}")

@@ -457,7 +457,7 @@ class ClientMachine(RuleBasedStateMachine):
             keepalive=KEEPALIVE,
         )
         self.sent: list[_Sent] = []
-        self.refused: list[str] = []  # sends refused at the call, with the exception's type
+        self.refused = 0  # sends refused at the call with ClientClosedError
         self.seq = [0] * SENDERS
         self.drops = 0
         self.reconnects_at_drop = -1  # the client's reconnect count read after the last drop
@@ -473,8 +473,9 @@ class ClientMachine(RuleBasedStateMachine):
             elapsed = time.monotonic() - started
             assert elapsed <= timeout + SLACK, f"{label} took {elapsed:.2f} s (timeout {timeout})"
 
-    @rule(count=st.integers(1, 4), senders=st.integers(1, SENDERS))
-    def send_from_threads(self, count: int, senders: int) -> None:
+    def _start_senders(
+        self, count: int, senders: int
+    ) -> tuple[list[threading.Thread], list[BaseException]]:
         """``senders`` threads at once, each sending ``count`` messages in order."""
         failures: list[BaseException] = []
 
@@ -488,9 +489,9 @@ class ClientMachine(RuleBasedStateMachine):
                         drops = self.drops
                     try:
                         future = self.client.send("SayHello", {"name": f"s{sender}-{seq}"})
-                    except ClientClosedError as exc:
+                    except ClientClosedError:
                         with self.lock:
-                            self.refused.append(type(exc).__name__)
+                            self.refused += 1
                         continue
                     with self.lock:
                         self.sent.append(_Sent(sender, seq, future, drops, reconnects))
@@ -503,12 +504,21 @@ class ClientMachine(RuleBasedStateMachine):
         ]
         for thread in threads:
             thread.start()
+        return threads, failures
+
+    @staticmethod
+    def _join_senders(threads: list[threading.Thread], failures: list[BaseException]) -> None:
         for thread in threads:
             thread.join(WAIT)
         assert not any(thread.is_alive() for thread in threads), "a send() blocked"
         assert not failures, failures
+
+    @rule(count=st.integers(1, 4), senders=st.integers(1, SENDERS))
+    def send_from_threads(self, count: int, senders: int) -> None:
+        refused = self.refused
+        self._join_senders(*self._start_senders(count, senders))
         if self.closed:
-            assert len(self.refused) >= count, "a send after close() was accepted"
+            assert self.refused - refused == count * senders, "a send after close() was accepted"
 
     @precondition(lambda self: not self.closed)
     @rule()
@@ -530,10 +540,13 @@ class ClientMachine(RuleBasedStateMachine):
             self._bounded("flush(2)", 2.0, lambda: self.client.flush(timeout=2.0))
 
     @precondition(lambda self: not self.closed and self.steps >= 8)
-    @rule()
-    def close(self) -> None:
+    @rule(while_sending=st.booleans())
+    def close(self, while_sending: bool) -> None:
+        """close(), alone or while three threads are still sending."""
+        senders = self._start_senders(10, SENDERS) if while_sending else ([], [])
         self._bounded("close(5)", 5.0, lambda: self.client.close(timeout=5.0))
         self.closed = True
+        self._join_senders(*senders)
         pending = [s.name for s in self.sent if not s.future.done()]
         assert not pending, f"futures still pending after close(): {pending}"
 

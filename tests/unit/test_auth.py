@@ -66,7 +66,8 @@ def clock() -> datetime:
         ("wss://h/s?token=eyJ.a.b&page=2", "wss://h/s?token=***&page=***"),
         # An allow-listed name is matched exactly, not by prefix or substring.
         ("wss://h/s?X-Amz-Date-Token=x", "wss://h/s?X-Amz-Date-Token=***"),
-        ("wss://h/s?X-Amz-Date%20=x", "wss://h/s?X-Amz-Date%20=x"),
+        ("wss://h/s?X-Amz-Date%20=x", "wss://h/s?X-Amz-Date%20=***"),
+        ("wss://h/s?X%2DAmz%2DDate=1", "wss://h/s?X%2DAmz%2DDate=1"),
         ("wss://user:pw@h:8/s", "wss://***@h:8/s"),
         ("wss://tokenonly@h/s", "wss://***@h/s"),
         ("wss://h/s#access_token=abc&x=1", "wss://h/s#***"),
