@@ -188,19 +188,25 @@ junk = st.one_of(
     ),  # an object without a route
     st.builds(lambda m: json.dumps({"message": m, "connectionId": "c"}), st.text(max_size=8)),
 ).map(lambda text: ("junk", text))
-# A message as frames: whole, or fragmented into continuation frames, with pings in between.
-messages = st.lists(st.one_of(routed, junk), max_size=8)
+# Frames the client drops without a word (binary, empty text), counted in stats.ignored_frames.
+ignored = st.one_of(
+    st.binary(max_size=40).map(lambda b: ("binary", b.hex())),
+    st.just(("ignored", "")),
+)
+messages = st.lists(st.one_of(routed, junk, ignored), max_size=8)
 
 
 @st.composite
-def framed(draw: st.DrawFn, text: str) -> bytes:
-    data = text.encode()
+def framed(draw: st.DrawFn, kind: str, text: str) -> bytes:
+    """A message as frames: whole, or fragmented into continuation frames, with pings in
+    between (control frames may come inside a fragmented message)."""
+    data = bytes.fromhex(text) if kind == "binary" else text.encode()
     cuts = sorted(set(draw(st.lists(st.integers(1, max(1, len(data) - 1)), max_size=3))))
     cuts = [c for c in cuts if 0 < c < len(data)]
     parts = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
     frames = []
     for index, part in enumerate(parts):
-        opcode = 0x1 if index == 0 else 0x0
+        opcode = (0x2 if kind == "binary" else 0x1) if index == 0 else 0x0
         frames.append(_server_frame(opcode, part, fin=index == len(parts) - 1))
         if index < len(parts) - 1 and draw(st.booleans()):
             frames.append(_server_frame(0x9, b"ping"))  # a control frame inside a message
@@ -217,7 +223,7 @@ def test_any_split_of_the_inbound_stream_loses_no_message(
     raw_server: RawServer, data: st.DataObject, script: list[tuple[str, str]]
 ) -> None:
     final = json.dumps({"route": "final", "payload": {"n": len(script)}})
-    stream = b"".join(data.draw(framed(text)) for _, text in [*script, ("routed", final)])
+    stream = b"".join(data.draw(framed(*item)) for item in [*script, ("routed", final)])
     cuts = data.draw(st.lists(st.integers(1, len(stream) - 1), max_size=12).map(sorted))
     chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)]) if b > a]
     server, failures = raw_server.serve(chunks)
@@ -249,6 +255,8 @@ def test_any_split_of_the_inbound_stream_loses_no_message(
     ]
     assert delivered == [*expected, ("final", {"n": len(script)})]
     assert [event.raw for event in errors] == [text for kind, text in script if kind == "junk"]
+    dropped = sum(kind in ("binary", "ignored") for kind, _ in script)
+    assert client.stats.ignored_frames == dropped
 
 
 # ---------------------------------------------------------------------------------------------
