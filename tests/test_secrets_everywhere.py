@@ -287,6 +287,33 @@ def test_iam_runs_show_no_secret(capture: Capture, exposure: Exposure, presign: 
     assert not leaks, "\n".join(leaks)
 
 
+def test_default_chain_runs_show_no_secret(
+    capture: Capture, exposure: Exposure, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Credentials from botocore's chain (the environment; metadata lookups off)."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
+    with _iam_gateway() as gateway:
+        for presign in (False, True):
+            auth = IamAuth("us-east-1", presign=presign)
+            exposure.show(auth)
+            _succeeding_run(gateway, auth, exposure)
+        gateway.iam_keys[ACCESS] = WRONG_SECRET  # the gateway now refuses the chain's keys
+        error = _failing_run(gateway, IamAuth("us-east-1"), exposure, AuthError)
+        assert isinstance(error, AuthError)
+        assert error.status == 403
+        exposure.learn(gateway)
+    assert any(name.startswith("botocore") for name in capture.names), "botocore logged"
+    leaks = exposure.leaks(capture)
+    assert not leaks, "\n".join(leaks)
+
+
 def test_failing_credentials_and_hooks_show_no_secret(capture: Capture, exposure: Exposure) -> None:
     def leaky_provider() -> dict[str, str]:
         error = RuntimeError(f"vault answered {SECRET} with {TOKEN}")
