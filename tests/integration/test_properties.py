@@ -10,6 +10,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import os
 import socket
 import struct
 import threading
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -437,6 +438,14 @@ class _Sent:
         return f"s{self.sender}-{self.seq}"
 
 
+def _open_fds() -> Optional[set[int]]:
+    """This process's open descriptors (None where /proc/self/fd does not exist)."""
+    try:
+        return {int(name) for name in os.listdir("/proc/self/fd")}
+    except OSError:
+        return None
+
+
 def _outcome(future: Future[None]) -> str:
     """ "pending", "ok" or "failed", without blocking."""
     if not future.done():
@@ -450,12 +459,14 @@ class ClientMachine(RuleBasedStateMachine):
     Invariants: each message is received at most once, in per-sender order; one whose future
     failed was never received; one whose future succeeded and that no drop could lose (sent
     once the client had reconnected after the last drop) was received; every future is done
-    after close(); every bounded call returns within its timeout; no ``wsapi-`` thread remains.
+    after close(); every bounded call returns within its timeout; no ``wsapi-`` thread and no
+    file descriptor remains.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.threads_before = {t for t in threading.enumerate() if t.name.startswith("wsapi-")}
+        self.fds_before = _open_fds()
         self.gateway = LocalGateway(SAMPLE_API).start()
         self.client = WebSocketClient.connect(
             self.gateway.url,
@@ -627,6 +638,10 @@ class ClientMachine(RuleBasedStateMachine):
             if t.name.startswith("wsapi-") and t not in self.threads_before and t.is_alive()
         ]
         assert not left, f"threads left after close(): {left}"
+        if self.fds_before is not None:
+            fds = _open_fds()
+            assert fds is not None
+            assert fds <= self.fds_before, f"descriptors left open: {sorted(fds - self.fds_before)}"
 
 
 TestClientMachine = ClientMachine.TestCase
