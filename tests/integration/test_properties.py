@@ -558,6 +558,14 @@ class ClientMachine(RuleBasedStateMachine):
         with contextlib.suppress(TimeoutError):  # the bound is what is checked here
             self._bounded("flush(2)", 2.0, lambda: self.client.flush(timeout=2.0))
 
+    @precondition(lambda self: not self.closed)
+    @rule()
+    def wait_for_what_never_comes(self) -> None:
+        """A wait for a message that never arrives ends at its timeout, drops or not."""
+        expectation = self.client.expect("SendNotification")
+        with pytest.raises(TimeoutError):
+            self._bounded("result(0.05)", 0.05, lambda: expectation.result(timeout=0.05))
+
     @precondition(lambda self: not self.closed and self.steps >= 8)
     @rule(while_sending=st.booleans())
     def close(self, while_sending: bool) -> None:
