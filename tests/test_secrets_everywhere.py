@@ -119,13 +119,14 @@ class Exposure:
             error = error.__cause__ or error.__context__
 
     def formatted(self, error: BaseException) -> None:
-        """The whole traceback as printed, unless a user exception is in its chain."""
+        """The whole traceback as printed, unless a user exception is in its chain (that one
+        is checked link by link in :meth:`exception`)."""
         chain: list[BaseException] = []
         link: Optional[BaseException] = error
-        while link is not None and link not in chain:
+        while link is not None and not any(link is seen for seen in chain):
             chain.append(link)
             link = link.__cause__ or link.__context__
-        if not any(own is link for own in self.own for link in chain):
+        if not any(seen is own for seen in chain for own in self.own):
             self.shown.append("".join(traceback.format_exception(type(error), error, None)))
 
     def event(self, event: ErrorEvent) -> None:
@@ -133,10 +134,11 @@ class Exposure:
         self.exception(event.exception)
 
     def client(self, client: WebSocketClient) -> None:
-        self.show(client, client.stats, client.state, client.url)
-        self.shown.append(getattr(client, "_repr_html_", lambda: "")())
+        """The client as a user or a notebook shows it: repr, str, stats, HTML reprs."""
         stats = client.stats
-        self.shown.append(getattr(stats, "_repr_html_", lambda: "")())
+        self.show(client, stats, client.state, client.url)
+        for obj in (client, stats):  # notebook reprs, where the runtime has them
+            self.shown.append(getattr(obj, "_repr_html_", lambda: "")())
 
     def learn(self, gateway: LocalGateway) -> None:
         """The signatures and tokens the gateway received: secrets too."""
@@ -346,6 +348,7 @@ def test_failing_credentials_and_hooks_show_no_secret(capture: Capture, exposure
             assert isinstance(error, AuthError)
             assert gateway.connect_count == 0, "nothing was sent"
     assert len(exposure.own) >= 2, "the leaky hook and provider ran"
+    assert SECRET in str(exposure.own[0]), "the provider's own exception does hold the secret"
     leaks = exposure.leaks(capture)
     assert not leaks, "\n".join(leaks)
 
