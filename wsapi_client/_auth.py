@@ -37,6 +37,7 @@ __all__ = [
     "RefreshableCredentials",
     "SigningKeys",
     "redact_headers",
+    "redact_http_text",
     "redact_url",
     "sign_header_form",
     "sign_query_form",
@@ -49,45 +50,74 @@ REDACTED = "***"
 """What a secret is replaced with in anything meant to be shown."""
 
 _IAM_EXTRA_HINT = "pip install 'wsapi-client[iam]'"
+_NOT_FOUND = "IamAuth could not get AWS credentials"  # how every credentials failure begins
+_CHAIN = (
+    "botocore's default chain (environment variables, shared credentials and config files, SSO, "
+    "web identity, container and instance metadata)"
+)
 
 # ---------------------------------------------------------------------------------------------
 # Redaction
 # ---------------------------------------------------------------------------------------------
 
-_SECRET_QUERY_NAMES = frozenset({"x-amz-signature", "x-amz-credential", "x-amz-security-token"})
-_SECRET_HEADER_NAMES = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token"}
+# Redaction works by allow-list: every query value, fragment, user info and header value is
+# masked unless its name is below. A deny-list of secret-looking names always misses one (custom
+# authorizers use ``sig``, ``code``, ``auth``, ``key``, ``jwt``, ``X-Amz-Credential``...); a
+# parameter wrongly masked costs a little debugging, one wrongly shown leaks a credential.
+_SHOWN_QUERY_NAMES = frozenset(
+    {
+        "x-amz-algorithm",  # always AWS4-HMAC-SHA256: says which signing scheme was used
+        "x-amz-date",  # the signing time: the first thing to check on a clock-skew 403
+        "x-amz-expires",  # the presigned URL's lifetime in seconds: explains an expired URL
+        "x-amz-signedheaders",  # header names (e.g. ``host``), never their values
+    }
 )
-# Names that look like they carry a secret: custom authorizers put JWTs, API keys and session ids
-# in the query string or in headers under many spellings. Over-redacting is harmless.
-_SECRET_NAME = re.compile(
-    r"token|secret|signature|passw|pwd|credential|auth|api[-_.]?key|access[-_.]?key|session"
-    r"|jwt|bearer|cookie|(?:^|[^a-z])key(?:$|[^a-z])",
-    re.IGNORECASE,
+_SHOWN_HEADER_NAMES = frozenset(
+    {
+        "host",  # the signed host: needed to debug a SigV4 mismatch, public anyway
+        "date",  # the server's clock in a response: explains a clock-skew 403
+        "content-length",
+        "user-agent",  # the library and version
+        "content-type",
+        "x-amz-date",  # the signing time, as in the query form
+        "origin",  # a public site name
+        "upgrade",  # ``websocket``
+        "connection",  # ``Upgrade``
+        "sec-websocket-version",  # ``13``
+        "sec-websocket-key",  # a random nonce, fresh per handshake, proves nothing later
+        "sec-websocket-accept",  # derived from the nonce
+        "sec-websocket-extensions",  # e.g. ``permessage-deflate``
+        # Not Sec-WebSocket-Protocol: browsers cannot set headers, so tokens are often sent as
+        # a subprotocol (Kubernetes' ``base64url.bearer.authorization.k8s.io.<token>``).
+    }
 )
+_AUTHORIZATION_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _AUTH_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
 
-def _is_secret_name(name: str) -> bool:
-    lowered = name.strip().lower()
-    return lowered in _SECRET_QUERY_NAMES or bool(_SECRET_NAME.search(lowered))
-
-
-def _redact_pairs(text: str) -> str:
-    """Redact the values of secret-looking ``name=value`` pairs; keep everything else verbatim."""
-    pieces = []
-    for piece in text.split("&"):
-        name, sep, _value = piece.partition("=")
-        if sep and _is_secret_name(unquote_plus(name)):
-            pieces.append(f"{name}={REDACTED}")
-        else:
+def _redact_query(query: str) -> str:
+    """Mask every value but those of :data:`_SHOWN_QUERY_NAMES`; names stay (they help
+    debugging and are not secret), empty values stay empty, a piece without ``=`` is masked
+    whole (it may be a bare token)."""
+    pieces: list[str] = []
+    for piece in query.split("&"):
+        name, sep, value = piece.partition("=")
+        if not piece:
             pieces.append(piece)
+        elif not sep:
+            pieces.append(REDACTED)
+        elif not value or unquote_plus(name).lower() in _SHOWN_QUERY_NAMES:
+            pieces.append(piece)
+        else:
+            pieces.append(f"{name}={REDACTED}")
     return "&".join(pieces)
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` fit for logs: SigV4 query parameters, secret-looking query values and user
-    info replaced by ``***``; the scheme, host, path and other parameters are kept as they were."""
+    """Return ``url`` fit for logs and reprs: every query value masked as ``***`` except the
+    harmless SigV4 ones (``X-Amz-Algorithm``, ``X-Amz-Date``, ``X-Amz-Expires``,
+    ``X-Amz-SignedHeaders``); user info and fragment masked whole. Scheme, host, port, path and
+    parameter names are kept."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -95,13 +125,13 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
-    query = _redact_pairs(parts.query) if parts.query else ""
-    fragment = _redact_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
+    query = _redact_query(parts.query) if parts.query else ""
+    fragment = REDACTED if parts.fragment else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
 
 
 def _redact_header_value(name: str, value: str) -> str:
-    if name.strip().lower() in ("authorization", "proxy-authorization"):
+    if name.strip().lower() in _AUTHORIZATION_HEADERS:
         scheme, sep, _rest = value.strip().partition(" ")
         if sep and _AUTH_SCHEME.match(scheme):
             return f"{scheme} {REDACTED}"  # the scheme helps debugging and is not a secret
@@ -109,13 +139,67 @@ def _redact_header_value(name: str, value: str) -> str:
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Return a copy of ``headers`` fit for logs: credentials, tokens and signatures replaced by
-    ``***`` (an ``Authorization`` value keeps its scheme, e.g. ``AWS4-HMAC-SHA256 ***``)."""
+    """Return a copy of ``headers`` fit for logs: every value masked as ``***`` except those of
+    a short allow-list (``Host``, ``User-Agent``, ``Content-Type``, ``X-Amz-Date``, ``Origin``,
+    the handshake's own ``Upgrade``/``Connection``/``Sec-WebSocket-*`` but not
+    ``Sec-WebSocket-Protocol``); an ``Authorization`` value keeps its scheme, e.g.
+    ``AWS4-HMAC-SHA256 ***``."""
     shown: dict[str, str] = {}
     for name, value in headers.items():
-        secret = name.strip().lower() in _SECRET_HEADER_NAMES or _is_secret_name(name)
-        shown[name] = _redact_header_value(name, str(value)) if secret else value
+        if str(name).strip().lower() in _SHOWN_HEADER_NAMES:
+            shown[name] = value
+        else:
+            shown[name] = _redact_header_value(str(name), str(value))
     return shown
+
+
+_REQUEST_LINE = re.compile(r"^([A-Z]+) (\S+)( HTTP/\d(?:\.\d)?)$")
+_HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*)$")
+
+
+def redact_http_text(text: str) -> str:
+    """Redact an HTTP request or header block as logged: the request line's target through
+    :func:`redact_url`, each ``Name: value`` line through :func:`redact_headers`; other lines
+    are kept."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        body, cr = (line[:-1], "\r") if line.endswith("\r") else (line, "")
+        request = _REQUEST_LINE.match(body)
+        header = None if request else _HEADER_LINE.match(body)
+        if request:
+            method, target, version = request.groups()
+            lines[index] = f"{method} {redact_url(target)}{version}{cr}"
+        elif header:
+            name, value = header.groups()
+            lines[index] = f"{name}: {redact_headers({name: value})[name]}{cr}"
+    return "\n".join(lines)
+
+
+class _WireTraceFilter(logging.Filter):
+    """websocket-client's trace (``websocket.enableTrace(True)``) logs the handshake request
+    verbatim on the ``websocket`` logger: the presigned query, ``Authorization``,
+    ``X-Amz-Security-Token`` and custom tokens. The SDK sends that request, so it redacts the
+    trace's request and header lines before any handler sees them; frame traces are kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record: let logging report it as it would
+            return True
+        shown = redact_http_text(text)
+        if shown != text:
+            record.msg, record.args = shown, ()
+        return True
+
+
+def _install_wire_trace_filter() -> None:
+    """Attach the filter to websocket-client's logger once, however often this module loads."""
+    trace_logger = logging.getLogger("websocket")
+    if not any(type(f).__name__ == _WireTraceFilter.__name__ for f in trace_logger.filters):
+        trace_logger.addFilter(_WireTraceFilter())
+
+
+_install_wire_trace_filter()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,7 +233,8 @@ class PreparedRequest:
 
     @property
     def display_url(self) -> str:
-        """The URL with signatures, credentials and secret-looking parameters shown as ``***``."""
+        """The URL with every query value but a few harmless SigV4 ones, the user info and the
+        fragment shown as ``***`` (see :func:`redact_url`)."""
         return redact_url(self.url)
 
     def __repr__(self) -> str:
@@ -343,9 +428,14 @@ def _keys_from(obj: object, origin: str) -> SigningKeys:
                 access, secret, token = (obj.get(name) for name in spelling)
                 break
         else:
+            # Its keys are not listed: a mapping of the wrong shape may still hold a secret.
+            hint = (
+                "; for an STS response pass response['Credentials']" if "Credentials" in obj else ""
+            )
             raise AuthError(
-                f"credentials from {origin} are a mapping without access_key/secret_key (or "
-                f"AccessKeyId/SecretAccessKey); its keys are {sorted(map(str, obj))}"
+                f"{_NOT_FOUND}: the {type(obj).__name__} from {origin} has no access_key/"
+                f"secret_key (nor AccessKeyId/SecretAccessKey, aws_access_key_id/"
+                f"aws_secret_access_key){hint}"
             )
     else:
         getter = getattr(obj, "get_frozen_credentials", None)
@@ -354,7 +444,8 @@ def _keys_from(obj: object, origin: str) -> SigningKeys:
                 obj = getter()  # refreshable credentials: one atomic snapshot
             except Exception as exc:
                 raise AuthError(
-                    f"refreshing credentials from {origin} failed with {type(exc).__name__}",
+                    f"{_NOT_FOUND}: refreshing credentials from {origin} failed with "
+                    f"{type(exc).__name__}",
                     cause=exc,
                 ) from exc
         access = getattr(obj, "access_key", None)
@@ -362,12 +453,13 @@ def _keys_from(obj: object, origin: str) -> SigningKeys:
         token = getattr(obj, "token", None)
     if not isinstance(access, str) or not access or not isinstance(secret, str) or not secret:
         raise AuthError(
-            f"credentials from {origin} ({type(obj).__name__}) have no usable access key and "
-            "secret key: both must be non-empty strings"
+            f"{_NOT_FOUND}: the credentials from {origin} ({type(obj).__name__}) have no usable "
+            "access key and secret key: both must be non-empty strings"
         )
     if token is not None and not isinstance(token, str):
         raise AuthError(
-            f"credentials from {origin} have a session token of type {type(token).__name__}; "
+            f"{_NOT_FOUND}: the credentials from {origin} have a session token of type "
+            f"{type(token).__name__}; "
             "expected str or None"
         )
     return SigningKeys(access, secret, token or None)
@@ -664,7 +756,14 @@ class IamAuth:
         return self._expires
 
     def prepare(self, url: str) -> PreparedRequest:
-        """Sign a handshake to ``url`` with the current credentials and time."""
+        """Sign a handshake to ``url`` with the current credentials and time.
+
+        Raises :class:`AuthError` with ``status`` None when it cannot sign: no handshake was sent,
+        so no HTTP status is claimed. Credentials that cannot be had (none in botocore's chain,
+        botocore missing, a provider that raises or returns something unusable) give a message
+        beginning "IamAuth could not get AWS credentials" that says where it looked and names
+        the type of what came back, never its content.
+        """
         target = _Target.parse(url)
         region = self._region or _region_from_host(target.hostname)
         if region is None:
@@ -742,11 +841,15 @@ class IamAuth:
         except AuthError:
             raise
         except Exception as exc:
-            raise AuthError(f"credentials {name} raised {type(exc).__name__}", cause=exc) from exc
+            # Its text is not copied: a vault client's error may quote what it fetched.
+            raise AuthError(
+                f"{_NOT_FOUND}: credentials {name} raised {type(exc).__name__}", cause=exc
+            ) from exc
         if produced is None or not _looks_like_credentials(produced):
             raise AuthError(
-                f"credentials {name} returned {type(produced).__name__}; expected an object with "
-                "access_key/secret_key/token or get_frozen_credentials(), or a mapping"
+                f"{_NOT_FOUND}: credentials {name} returned {type(produced).__name__}; expected "
+                "an object with access_key/secret_key/token or get_frozen_credentials(), or a "
+                "mapping"
             )
         return _keys_from(produced, name)
 
@@ -757,19 +860,19 @@ class IamAuth:
                     import botocore.session
                 except ImportError as exc:
                     raise AuthError(
-                        f"IamAuth without credentials needs botocore: {_IAM_EXTRA_HINT}"
+                        f"{_NOT_FOUND}: none were passed, and botocore, whose default chain "
+                        f"would look for them, is not installed: {_IAM_EXTRA_HINT}"
                     ) from exc
                 try:
                     found = botocore.session.get_session().get_credentials()
                 except Exception as exc:
                     raise AuthError(
-                        f"botocore's credential chain failed with {type(exc).__name__}", cause=exc
+                        f"{_NOT_FOUND}: {_CHAIN} failed with {type(exc).__name__}", cause=exc
                     ) from exc
                 if found is None:
                     raise AuthError(
-                        "no AWS credentials found by botocore's default chain (environment, "
-                        "shared credentials/config files, SSO, container or instance metadata); "
-                        "configure one or pass IamAuth(credentials=...)"
+                        f"{_NOT_FOUND}: none were passed and {_CHAIN} found none; configure one "
+                        "of those or pass IamAuth(credentials=...)"
                     )
                 self._chain = found
             return self._chain

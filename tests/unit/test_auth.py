@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from wsapi_client._auth import (
     PreparedRequest,
     SigningKeys,
     redact_headers,
+    redact_http_text,
     redact_url,
     wire_host,
 )
@@ -42,7 +44,9 @@ def clock() -> datetime:
     ("url", "shown"),
     [
         ("wss://h/stage", "wss://h/stage"),
-        ("wss://h/s?a=1&b=two", "wss://h/s?a=1&b=two"),
+        ("wss://h:8443/a/b", "wss://h:8443/a/b"),
+        # Every value is masked unless its name is on the allow-list, whatever the name.
+        ("wss://h/s?a=1&b=two", "wss://h/s?a=***&b=***"),
         (
             "wss://h/s?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F2024&"
             "X-Amz-Date=20240501T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&"
@@ -51,20 +55,27 @@ def clock() -> datetime:
             "X-Amz-Date=20240501T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&"
             "X-Amz-Security-Token=***&X-Amz-Signature=***",
         ),
-        ("wss://h/s?token=eyJ.a.b&page=2", "wss://h/s?token=***&page=2"),
-        ("wss://h/s?Authorization=Bearer%20x", "wss://h/s?Authorization=***"),
-        (
-            "wss://h/s?api_key=1&apiKey=2&key=3&monkey=4",
-            "wss://h/s?api_key=***&apiKey=***&key=***&monkey=4",
-        ),
-        (
-            "wss://h/s?id_token=1&password=2&client_secret=3",
-            "wss://h/s?id_token=***&password=***&client_secret=***",
-        ),
-        ("wss://user:pw@h:8/s", "wss://***@h:8/s"),
-        ("wss://h/s#access_token=abc&x=1", "wss://h/s#access_token=***&x=1"),
+        ("wss://h/s?x-amz-date=20240501T120000Z", "wss://h/s?x-amz-date=20240501T120000Z"),
         ("wss://h/s?x-amz-signature=abc", "wss://h/s?x-amz-signature=***"),
-        ("wss://h/s?flag", "wss://h/s?flag"),
+        # The names a deny-list by name let through.
+        (
+            "wss://h/s?sig=1&code=2&jwt=3&access_token=4&id_token=5&auth=6&key=7&s=8",
+            "wss://h/s?sig=***&code=***&jwt=***&access_token=***&id_token=***&auth=***&key=***"
+            "&s=***",
+        ),
+        ("wss://h/s?token=eyJ.a.b&page=2", "wss://h/s?token=***&page=***"),
+        # An allow-listed name is matched exactly, not by prefix or substring.
+        ("wss://h/s?X-Amz-Date-Token=x", "wss://h/s?X-Amz-Date-Token=***"),
+        ("wss://h/s?X-Amz-Date%20=x", "wss://h/s?X-Amz-Date%20=***"),
+        ("wss://h/s?X%2DAmz%2DDate=1", "wss://h/s?X%2DAmz%2DDate=1"),
+        ("wss://user:pw@h:8/s", "wss://***@h:8/s"),
+        ("wss://tokenonly@h/s", "wss://***@h/s"),
+        ("wss://h/s#access_token=abc&x=1", "wss://h/s#***"),
+        ("wss://h/s#section", "wss://h/s#***"),
+        # A piece without "=" may be a bare token; an empty value shows nothing.
+        ("wss://h/s?eyJhbGciOi.x.y", "wss://h/s?***"),
+        ("wss://h/s?token=&a=1", "wss://h/s?token=&a=***"),
+        ("wss://h/s?a=1&&b=2", "wss://h/s?a=***&&b=***"),
         ("wss://h:notaport/s?token=1", "wss://h:notaport/s?token=***"),
         ("wss://[::1/s?token=1", REDACTED),
     ],
@@ -73,30 +84,85 @@ def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
 
 
-def test_redact_headers() -> None:
+def test_redact_headers_masks_all_but_the_allow_list() -> None:
     headers = {
         "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=host, Signature=ab",
         "X-Amz-Security-Token": "tok",
         "X-Amz-Date": "20240501T120000Z",
+        "x-amz-date": "20240501T120000Z",
+        "Host": "abc.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": "wsapi-client/0.1",
+        "Content-Type": "application/json",
+        "Origin": "https://example.com",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Extensions": "permessage-deflate",
+        "Sec-WebSocket-Protocol": "base64url.bearer.authorization.k8s.io.dG9rZW4",
         "X-Api-Key": "k",
+        "X-Sig": "s",
+        "X-Trace": "1",
         "Cookie": "session=1",
-        "Sec-WebSocket-Protocol": "chat",
         "Proxy-Authorization": "rawtoken",
-        "x-custom-token": "t",
     }
     assert redact_headers(headers) == {
         "Authorization": "AWS4-HMAC-SHA256 ***",
         "X-Amz-Security-Token": REDACTED,
         "X-Amz-Date": "20240501T120000Z",
+        "x-amz-date": "20240501T120000Z",
+        "Host": "abc.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": "wsapi-client/0.1",
+        "Content-Type": "application/json",
+        "Origin": "https://example.com",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Extensions": "permessage-deflate",
+        "Sec-WebSocket-Protocol": REDACTED,
         "X-Api-Key": REDACTED,
+        "X-Sig": REDACTED,
+        "X-Trace": REDACTED,
         "Cookie": REDACTED,
-        "Sec-WebSocket-Protocol": "chat",
         "Proxy-Authorization": REDACTED,
-        "x-custom-token": REDACTED,
     }
     assert redact_headers({"Authorization": "Bearer eyJhbGciOi.x.y"}) == {
         "Authorization": "Bearer ***"
     }
+    assert redact_headers({"Authorization": "eyJhbGciOi.x.y"}) == {"Authorization": REDACTED}
+
+
+def test_redact_http_text_masks_a_logged_handshake() -> None:
+    request = (
+        "GET /prod?X-Amz-Date=20240501T120000Z&X-Amz-Signature=abc&token=t HTTP/1.1\r\n"
+        "Upgrade: websocket\r\nHost: h:8\r\nSec-WebSocket-Version: 13\r\n"
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKID/x, Signature=ab\r\n"
+        "X-Amz-Security-Token: tok\r\nx-token:t2\r\n\r\n"
+    )
+    assert redact_http_text(request) == (
+        "GET /prod?X-Amz-Date=20240501T120000Z&X-Amz-Signature=***&token=*** HTTP/1.1\r\n"
+        "Upgrade: websocket\r\nHost: h:8\r\nSec-WebSocket-Version: 13\r\n"
+        "Authorization: AWS4-HMAC-SHA256 ***\r\n"
+        "X-Amz-Security-Token: ***\r\nx-token: ***\r\n\r\n"
+    )
+    assert redact_http_text("CONNECT h:443 HTTP/1.0") == "CONNECT h:443 HTTP/1.0"
+    for kept in ("++Sent raw: b'abc'", "close status: 1000", "Sending ping", "--- x ---"):
+        assert redact_http_text(kept) == kept
+
+
+def test_websocket_client_trace_is_redacted_before_any_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import websocket
+
+    caplog.set_level(logging.DEBUG, logger="websocket")
+    websocket.enableTrace(True, handler=logging.NullHandler())
+    try:
+        websocket._logging.dump("request header", "GET /s?sig=abc HTTP/1.1\r\nX-Key: k1")
+        logging.getLogger("websocket").debug("Authorization: %s", "Bearer tok")
+    finally:
+        websocket.enableTrace(False)
+    shown = [record.getMessage() for record in caplog.records if record.name == "websocket"]
+    assert "GET /s?sig=*** HTTP/1.1\r\nX-Key: ***" in shown
+    assert "Authorization: Bearer ***" in shown
+    assert not [text for text in shown if "abc" in text or "k1" in text or "tok" in text]
 
 
 def test_prepared_request_is_an_immutable_value_with_a_safe_repr() -> None:
@@ -106,7 +172,7 @@ def test_prepared_request_is_an_immutable_value_with_a_safe_repr() -> None:
     assert prepared.display_url == "wss://h/s?X-Amz-Signature=***"
     assert repr(prepared) == (
         "PreparedRequest(url='wss://h/s?X-Amz-Signature=***', "
-        "headers={'Authorization': 'Bearer ***', 'X-Trace': '1'})"
+        "headers={'Authorization': 'Bearer ***', 'X-Trace': '***'})"
     )
     assert prepared == PreparedRequest(
         "wss://h/s?X-Amz-Signature=abc", {"Authorization": "Bearer tok", "X-Trace": "1"}
@@ -505,7 +571,8 @@ def test_refreshable_credentials_are_snapshotted_each_time() -> None:
         (_Plain(None, "s"), "no usable access key and secret key"),
         (_Plain("AKID", ""), "no usable access key and secret key"),
         (_Plain("AKID", "s", 5), "session token of type int"),
-        ({"user": "x"}, "mapping without access_key/secret_key"),
+        ({"user": "x"}, r"the dict from dict has no access_key/secret_key"),
+        ({"Credentials": {}, "ResponseMetadata": {}}, r"pass response\['Credentials'\]"),
         ({"access_key": "AKID"}, "no usable access key"),
         (lambda: None, "returned NoneType"),
         (lambda: "AKID:secret", "returned str"),
@@ -513,8 +580,22 @@ def test_refreshable_credentials_are_snapshotted_each_time() -> None:
 )
 def test_unusable_credentials_are_named(credentials: object, message: str) -> None:
     auth = IamAuth("us-east-1", credentials, clock=clock)  # type: ignore[arg-type]
-    with pytest.raises(AuthError, match=message):
+    with pytest.raises(AuthError, match=message) as caught:
         auth.prepare(API)
+    assert str(caught.value).startswith("IamAuth could not get AWS credentials: ")
+    assert caught.value.status is None  # no handshake was sent: no HTTP status is claimed
+
+
+def test_unusable_credentials_are_named_by_type_never_by_content() -> None:
+    secret = "UnusableSecretContent/0123456789"
+    for produced in (secret, {secret: secret}, [secret], {"access_key": secret, "token": 5}):
+        auth = IamAuth("us-east-1", lambda p=produced: p, clock=clock)  # type: ignore[misc]
+        with pytest.raises(AuthError) as caught:
+            auth.prepare(API)
+        assert type(produced).__name__ in str(caught.value)
+        assert secret not in str(caught.value)
+        assert secret not in repr(caught.value)
+        assert caught.value.status is None
 
 
 def test_failing_providers_are_wrapped_with_the_cause() -> None:
@@ -524,10 +605,14 @@ def test_failing_providers_are_wrapped_with_the_cause() -> None:
         raise failure
 
     with pytest.raises(
-        AuthError, match=r"credentials provider .*provider raised OSError"
+        AuthError,
+        match=r"^IamAuth could not get AWS credentials: credentials provider .*provider raised "
+        r"OSError$",
     ) as caught:
         IamAuth("us-east-1", provider, clock=clock).prepare(API)
     assert caught.value.__cause__ is failure
+    assert caught.value.status is None
+    assert "vault unreachable" not in str(caught.value)
 
     class Broken:
         def get_frozen_credentials(self) -> object:
@@ -582,8 +667,16 @@ def test_default_chain_is_used_when_no_credentials_are_given(aws_env: pytest.Mon
 
 def test_default_chain_without_credentials_is_a_clear_error(aws_env: pytest.MonkeyPatch) -> None:
     auth = IamAuth("us-east-1", clock=clock)
-    with pytest.raises(AuthError, match="no AWS credentials found by botocore's default chain"):
+    with pytest.raises(AuthError) as caught:
         auth.prepare(API)
+    message = str(caught.value)
+    assert message.startswith("IamAuth could not get AWS credentials: none were passed and ")
+    assert "botocore's default chain (environment variables, shared credentials" in message
+    assert "found none" in message
+    assert "IamAuth(credentials=...)" in message
+    assert caught.value.status is None  # not a 401: no handshake was sent
+    assert "401" not in message
+    assert "handshake" not in message
     aws_env.setenv("AWS_ACCESS_KEY_ID", "AKIDLATER")
     aws_env.setenv("AWS_SECRET_ACCESS_KEY", "later-secret")
     assert _credential(auth) == "AKIDLATER"  # not cached while missing
@@ -597,6 +690,30 @@ def test_missing_botocore_is_reported_with_the_extra(monkeypatch: pytest.MonkeyP
         IamAuth("us-east-1")
     header_only = IamAuth("us-east-1", KEYS, clock=clock)  # requests-aws4auth is enough
     assert "Authorization" in header_only.prepare(API).headers
+
+
+def test_default_chain_without_botocore_names_the_extra(aws_env: pytest.MonkeyPatch) -> None:
+    auth = IamAuth("us-east-1", clock=clock)  # botocore present when configured...
+    aws_env.setitem(sys.modules, "botocore.session", None)  # ...and gone when it is needed
+    with pytest.raises(AuthError) as caught:
+        auth.prepare(API)
+    assert str(caught.value) == (
+        "IamAuth could not get AWS credentials: none were passed, and botocore, whose default "
+        "chain would look for them, is not installed: pip install 'wsapi-client[iam]'"
+    )
+    assert caught.value.status is None
+
+
+def test_a_failing_default_chain_is_named(aws_env: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    aws_env.setenv("AWS_PROFILE", "no-such-profile")
+    with pytest.raises(AuthError) as caught:
+        IamAuth("us-east-1", clock=clock).prepare(API)
+    assert str(caught.value).startswith(
+        "IamAuth could not get AWS credentials: botocore's default chain ("
+    )
+    assert str(caught.value).endswith("failed with ProfileNotFound")
+    assert caught.value.status is None
+    assert type(caught.value.__cause__).__name__ == "ProfileNotFound"
 
 
 def test_botocore_vanishing_after_configuration_is_an_auth_error(
