@@ -381,7 +381,10 @@ class _Compiler:
         min_length = _count(schema, "minLength", lower=True)
         max_length = _count(schema, "maxLength")
         pattern = schema.get("pattern")
-        fmt = _FORMATS.get(schema.get("format"))  # type: ignore[arg-type]
+        fmt_name = schema.get("format")
+        if fmt_name is not None and not isinstance(fmt_name, str):
+            raise SpecError(f"format must be a string, got {_kind(fmt_name)}", where)
+        fmt = _FORMATS.get(fmt_name) if fmt_name is not None else None
         regex: Optional[re.Pattern[str]] = None
         if isinstance(pattern, str):
             try:

@@ -259,11 +259,6 @@ def test_no_credentials_is_reported_as_such_and_sends_nothing(gateway: LocalGate
     assert all("could not get AWS credentials" in event.message for event in errors)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the supervisor still counts a prepare() failure as an HTTP 401 (issue 13: the "
-    "lead's supervisor change reports it as a signing failure with no status)",
-)
 @pytest.mark.usefixtures("no_aws_credentials")
 def test_no_credentials_claims_no_http_status(gateway: LocalGateway) -> None:
     error, errors = _connect_without_credentials(gateway)
