@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_dir(*parts: str) -> Path:
-    """``$WSAPI_SHARED_DIR/<parts>`` (default ``<repo>/../shared``), or skip/fail if it is absent."""
+    """``$WSAPI_SHARED_DIR/<parts>`` (default ``<repo>/../shared``), or skip/fail if absent."""
     root = Path(os.environ.get("WSAPI_SHARED_DIR") or REPO.parent / "shared")
     folder = root.joinpath(*parts)
     if not folder.is_dir():

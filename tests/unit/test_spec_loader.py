@@ -1,4 +1,4 @@
-"""load_spec over the project's test models, and a SpecError with a pointer for each malformation."""
+"""load_spec over the project's test models, and a SpecError with a pointer for each fault."""
 
 from __future__ import annotations
 
