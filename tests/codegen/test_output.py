@@ -200,6 +200,17 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert _cli([*args, "--force"]) == 0
 
 
+def test_the_install_hint_is_a_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install gen_x`` would look ``gen_x`` up on the package index; ``./gen_x`` is a path."""
+    monkeypatch.chdir(tmp_path)
+    assert _cli([str(FEATURES), "-o", "gen_x", "--package", "gen_x"]) == 0
+    assert "install with: pip install ./gen_x\n" in capsys.readouterr().out
+    assert _cli([str(FEATURES), "-o", str(tmp_path / "my out"), "--package", "p"]) == 0
+    assert f"install with: pip install '{tmp_path / 'my out'}'\n" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
