@@ -20,6 +20,7 @@ def _interrupted_inside(interrupts: Interrupts, steps: list[str]) -> None:
 
 
 def test_ctrl_c_is_held_inside_deferred_and_raised_after() -> None:
+    before = signal.getsignal(signal.SIGINT)
     interrupts = Interrupts()
     restore = interrupts.install()
     steps: list[str] = []
@@ -34,4 +35,4 @@ def test_ctrl_c_is_held_inside_deferred_and_raised_after() -> None:
     finally:
         restore()
     assert steps[-1] == "clean"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
