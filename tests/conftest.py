@@ -13,11 +13,11 @@ for _var in ("no_proxy", "NO_PROXY"):
     _existing = os.environ.get(_var, "")
     os.environ[_var] = ",".join(filter(None, ["127.0.0.1", "localhost", "::1", _existing]))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-"""The repository's sibling folder with the reference models and the SigV4 test vectors."""
+DATA = Path(__file__).resolve().parent / "data"
+"""The project's own test data: models (``specs``) and the published SigV4 vectors."""
 
-SPECS = SHARED / "specs"
-SIGV4_SUITE = SHARED / "sigv4-test-suite"
+SPECS = DATA / "specs"
+SIGV4_SUITE = DATA / "sigv4-test-suite"
 
 SDK_THREAD_PREFIXES = ("wsapi-", "wsapi_client")
 
@@ -44,5 +44,5 @@ def no_leaked_threads() -> Iterator[None]:
 
 @pytest.fixture
 def specs_dir() -> Path:
-    """The folder of reference models (``../shared/specs``)."""
+    """The folder of the project's own test models (``tests/data/specs``)."""
     return SPECS

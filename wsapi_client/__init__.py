@@ -8,9 +8,14 @@ Names are imported on first use (PEP 562), so ``import wsapi_client.spec`` or th
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# A library logs and lets the application decide where records go (as urllib3 and websockets
+# do): without this, Python's last-resort handler would print WARNING and up to stderr.
+logging.getLogger("wsapi_client").addHandler(logging.NullHandler())
 
 _EXPORTS: dict[str, str] = {
     "AuthProvider": "wsapi_client._auth",

@@ -46,20 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the console script; returns the process exit code."""
-    import logging
+    """Entry point of the console script; returns the process exit code (130 after Ctrl-C)."""
+    from wsapi_client._cli._logging import configure
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        return 130
     if args.command is None:
         parser.print_help()
         return 2
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    restore = configure(args.verbose)
     try:
         code: int = args._module.run(args)
     except KeyboardInterrupt:
         return 130
+    finally:
+        restore()
     return code
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the generator's tests: every model generated once per session and importable.
 
-Each model becomes package ``gen_<file stem>`` (``gen_pdk_recursive``, ``gen_features``) in a
+Each model becomes package ``gen_<file stem>`` (``gen_recursive``, ``gen_features``) in a
 session temporary folder, which is put on ``sys.path`` so the tests import the generated code
 in-process, exactly as an installed package would be imported.
 """
@@ -20,23 +20,23 @@ from wsapi_client.spec import ApiSpec, load_spec
 
 HERE = Path(__file__).resolve().parent
 OWN_MODELS = HERE / "models"
-SHARED_MODELS = HERE.parents[2] / "shared" / "specs"
+TEST_MODELS = HERE.parent / "data" / "specs"
 
 
 def model_files() -> list[Path]:
-    """Every reference model and every model of our own, in a stable order."""
+    """The suite's models (``tests/data/specs``) and the generator's own, in a stable order."""
     found = [
         p
-        for folder in (SHARED_MODELS, OWN_MODELS)
+        for folder in (TEST_MODELS, OWN_MODELS)
         for p in sorted(folder.iterdir())
         if p.suffix in (".json", ".yaml", ".yml")
     ]
-    assert found, f"no models found in {SHARED_MODELS} or {OWN_MODELS}"
+    assert found, f"no models found in {TEST_MODELS} or {OWN_MODELS}"
     return found
 
 
 def package_name(model: Path) -> str:
-    """``pdk-recursive.json`` -> ``gen_pdk_recursive``."""
+    """``inline-bodies.yaml`` -> ``gen_inline_bodies``."""
     return "gen_" + model.stem.replace("-", "_").replace(".", "_")
 
 

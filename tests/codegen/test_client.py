@@ -238,25 +238,25 @@ def test_bodyless_any_and_array_payloads(
 
 
 def test_pdk_server_route_names_reach_the_typed_listener(generated: dict[str, Path]) -> None:
-    single = package(generated, "gen_pdk_single")
-    models = importlib.import_module("gen_pdk_single.models")
-    model = generated["gen_pdk_single"] / "gen_pdk_single" / "_model.json"
-    with LocalGateway(model) as gw, single.DefaultApiWebSocketClient.connect(gw.url) as c:
+    directions = package(generated, "gen_directions")
+    models = importlib.import_module("gen_directions.models")
+    model = generated["gen_directions"] / "gen_directions" / "_model.json"
+    with LocalGateway(model) as gw, directions.DefaultApiWebSocketClient.connect(gw.url) as c:
         cid = only_connection(gw)
-        with c.expect_server_to_client() as by_key, c.expect_map_request() as mapped:
-            gw.post_to_connection(cid, "ServerToClient", {"myInput": 1.5})  # the PDK's name
-            gw.post_to_connection(cid, "map-request", {"mapProperty": {"k": {"a": "x"}}})
-            assert by_key.result(TIMEOUT) == models.TestRequest(my_input=1.5)
-            assert mapped.result(TIMEOUT) == models.MapRequest(
-                map_property={"k": models.MapRequestMapPropertyValue(a="x")}
+        with c.expect_station_report() as by_key, c.expect_sensor_map() as mapped:
+            gw.post_to_connection(cid, "StationReport", {"celsius": 1.5})  # the PDK's name
+            gw.post_to_connection(cid, "sensor-map", {"sensors": {"k": {"unit": "x"}}})
+            assert by_key.result(TIMEOUT) == models.Reading(celsius=1.5)
+            assert mapped.result(TIMEOUT) == models.SensorMap(
+                sensors={"k": models.SensorMapSensorsValue(unit="x")}
             )
-        c.client_to_server(my_input=2.0)
-        c.media_types("a string body")
-        c.without_operation_id_post(models.TestRequest())
+        c.submit_reading(celsius=2.0)
+        c.radar_image("a string body")
+        c.unnamed_route_post(models.Reading())
         assert sent_frames(gw, 3) == [
-            {"route": "client-to-server", "payload": {"myInput": 2.0}},
-            {"route": "different-media-type", "payload": "a string body"},
-            {"route": "without-operation-id", "payload": {}},
+            {"route": "submit-reading", "payload": {"celsius": 2.0}},
+            {"route": "radar-image", "payload": "a string body"},
+            {"route": "unnamed-route", "payload": {}},
         ]
 
 

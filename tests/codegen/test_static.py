@@ -28,7 +28,7 @@ from typing_extensions import assert_type
 
 from gen_clashes import DefaultApiWebSocketClient as ClashesClient
 from gen_features import DefaultApiWebSocketClient, models
-from gen_pdk_recursive import DefaultApiWebSocketClient as RecursiveClient, Node
+from gen_recursive import Branch, DefaultApiWebSocketClient as RecursiveClient
 from wsapi_client.codegen.runtime import TypedExpectation
 
 
@@ -61,10 +61,10 @@ def features(url: str) -> None:
 
 def recursive(url: str) -> None:
     client = RecursiveClient.connect(url)
-    client.recursive(root=Node(value="a", left=Node(value="b")))
-    client.subscribe_to_notifications(topic="t")
-    client.subscribe_to_notifications()  # type: ignore[call-overload]
-    assert_type(client.wait_for_send_notification().title, str)
+    client.graft(trunk=Branch(label="a", left=Branch(label="b")))
+    client.watch_orchard(orchard="o")
+    client.watch_orchard()  # type: ignore[call-overload]
+    assert_type(client.wait_for_report_growth().species, str)
 
 
 def clashes(url: str) -> None:

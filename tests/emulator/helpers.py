@@ -54,4 +54,4 @@ def spec_dict(operations: dict[str, tuple[str, Any]], schemas: dict[str, Any]) -
     }
 
 
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+SPECS = Path(__file__).resolve().parents[1] / "data" / "specs"

@@ -75,7 +75,7 @@ SCHEMAS: list[dict[str, Any]] = [
 
 def _model_wrappers() -> list[dict[str, Any]]:
     wrappers = []
-    for name in ("pdk-recursive.json", "pdk-single.yaml", "pdk-inline-body.yaml"):
+    for name in ("recursive.json", "directions.yaml", "inline-bodies.yaml"):
         spec = load_spec(SPECS / name)
         for op in spec.operations:
             wrapper = wrapper_schema(spec, op)

@@ -1,4 +1,4 @@
-"""The ``local_gateway`` pytest fixture, exercised in pytest subprocesses as a user would."""
+"""The ``wsapi_gateway`` pytest fixture, exercised in pytest subprocesses as a user would."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ USER_TEST = """
 import json
 import websocket
 
-def test_talks_to_the_gateway(local_gateway):
-    ws = websocket.create_connection(local_gateway.url, timeout=5)
+def test_talks_to_the_gateway(wsapi_gateway):
+    ws = websocket.create_connection(wsapi_gateway.url, timeout=5)
     ws.send(json.dumps({"route": "SayHello", "payload": {"name": "plugin"}}))
-    [message] = local_gateway.wait_for_messages(1)
+    [message] = wsapi_gateway.wait_for_messages(1)
     assert message.payload == {"name": "plugin"}
     ws.close()
 """
@@ -92,9 +92,9 @@ def test_fixtures_can_be_overridden(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(
         USER_TEST
         + textwrap.dedent("""
-        def test_options_apply(local_gateway):
-            assert local_gateway.url.endswith("/test")
-            assert local_gateway.idle_timeout == 30
+        def test_options_apply(wsapi_gateway):
+            assert wsapi_gateway.url.endswith("/test")
+            assert wsapi_gateway.idle_timeout == 30
     """)
     )
     result = run_pytest(tmp_path)

@@ -12,8 +12,8 @@ from wsapi_client.spec import load_spec
 
 
 def test_wrapper_matches_the_pdk_shape() -> None:
-    spec = load_spec(SPECS / "pdk-recursive.json")
-    wrapper = wrapper_schema(spec, spec.operation("SubscribeToNotifications"))
+    spec = load_spec(SPECS / "recursive.json")
+    wrapper = wrapper_schema(spec, spec.operation("WatchOrchard"))
     assert wrapper == {
         "$schema": "http://json-schema.org/draft-04/schema#",
         "type": "object",
@@ -23,44 +23,44 @@ def test_wrapper_matches_the_pdk_shape() -> None:
             "Payload": {
                 "type": "object",
                 "properties": {
-                    "topic": {"type": "string"},
-                    "foo": {"$ref": "#/definitions/components_schemas_Foo"},
+                    "orchard": {"type": "string"},
+                    "filter": {"$ref": "#/definitions/components_schemas_Filter"},
                 },
-                "required": ["topic"],
+                "required": ["orchard"],
             },
-            "components_schemas_Foo": {
+            "components_schemas_Filter": {
                 "type": "object",
                 "properties": {
-                    "baz": {"type": "integer", "format": "int32"},
-                    "bar": {"$ref": "#/definitions/components_schemas_Bar"},
+                    "minHeight": {"type": "integer", "format": "int32"},
+                    "season": {"$ref": "#/definitions/components_schemas_Season"},
                 },
             },
-            "components_schemas_Bar": {
+            "components_schemas_Season": {
                 "type": "object",
-                "properties": {"blip": {"type": "string"}},
+                "properties": {"name": {"type": "string"}},
             },
         },
     }
 
 
 def test_recursive_definitions_terminate() -> None:
-    spec = load_spec(SPECS / "pdk-recursive.json")
-    wrapper = wrapper_schema(spec, spec.operation("Recursive"))
+    spec = load_spec(SPECS / "recursive.json")
+    wrapper = wrapper_schema(spec, spec.operation("Graft"))
     assert wrapper is not None
-    assert set(wrapper["definitions"]) == {"Payload", "components_schemas_Node"}
-    node = wrapper["definitions"]["components_schemas_Node"]
-    assert node["properties"]["left"] == {"$ref": "#/definitions/components_schemas_Node"}
+    assert set(wrapper["definitions"]) == {"Payload", "components_schemas_Branch"}
+    branch = wrapper["definitions"]["components_schemas_Branch"]
+    assert branch["properties"]["left"] == {"$ref": "#/definitions/components_schemas_Branch"}
 
 
 def test_operations_without_a_json_schema_have_no_model() -> None:
-    spec = load_spec(SPECS / "pdk-single.yaml")
-    assert wrapper_schema(spec, spec.operation("empty-request")) is None
-    assert wrapper_schema(spec, spec.operation("different-media-type")) is None
-    assert wrapper_schema(spec, spec.operation("multiple-content-types")) is not None
+    spec = load_spec(SPECS / "directions.yaml")
+    assert wrapper_schema(spec, spec.operation("heartbeat")) is None
+    assert wrapper_schema(spec, spec.operation("radar-image")) is None
+    assert wrapper_schema(spec, spec.operation("reading-or-image")) is not None
 
 
 @pytest.mark.parametrize(
-    "name", ["pdk-recursive.json", "pdk-single.yaml", "pdk-handlers.yaml", "pdk-inline-body.yaml"]
+    "name", ["recursive.json", "directions.yaml", "handlers.yaml", "inline-bodies.yaml"]
 )
 def test_every_reference_model_deploys(name: str) -> None:
     spec = load_spec(Path(SPECS / name))
@@ -74,9 +74,9 @@ def test_every_reference_model_deploys(name: str) -> None:
 
 
 def test_inline_bodies_are_validated() -> None:
-    spec = load_spec(SPECS / "pdk-inline-body.yaml")
+    spec = load_spec(SPECS / "inline-bodies.yaml")
     table = RouteTable.from_spec(spec)
-    route = table.get("Python")
+    route = table.get("Move")
     assert route is not None
     assert route.validator is not None
     wrapper = wrapper_schema(spec, route.operation)

@@ -177,26 +177,23 @@ def test_handler_exception_gives_internal_server_error(
 def test_recursive_model_is_validated_through_refs(
     gateway_factory: GatewayFactory, connect: Connector
 ) -> None:
-    gateway = gateway_factory(load_spec(SPECS / "pdk-recursive.json"))
+    gateway = gateway_factory(load_spec(SPECS / "recursive.json"))
     ws = connect(gateway.url)
-    good = {"root": {"value": "a", "left": {"value": "b", "right": {"value": "c"}}}}
-    bad = {"root": {"value": "a", "left": {"right": {"value": 3}}}}
-    send_json(ws, {"route": "Recursive", "payload": good})
-    send_json(ws, {"route": "Recursive", "payload": bad})
+    good = {"trunk": {"label": "a", "left": {"label": "b", "right": {"label": "c"}}}}
+    bad = {"trunk": {"label": "a", "left": {"right": {"label": 3}}}}
+    send_json(ws, {"route": "Graft", "payload": good})
+    send_json(ws, {"route": "Graft", "payload": bad})
     assert recv_json(ws)["message"] == "Invalid request body"
     send_json(
-        ws, {"route": "SubscribeToNotifications", "payload": {"topic": "t", "foo": {"baz": 1}}}
+        ws, {"route": "WatchOrchard", "payload": {"orchard": "o", "filter": {"minHeight": 1}}}
     )
-    send_json(ws, {"route": "SubscribeToNotifications", "payload": {"foo": {"baz": 1}}})
+    send_json(ws, {"route": "WatchOrchard", "payload": {"filter": {"minHeight": 1}}})
     assert recv_json(ws)["message"] == "Invalid request body"
     send_json(
-        ws, {"route": "SendNotification", "payload": {"topic": "t", "title": "t", "message": "m"}}
+        ws, {"route": "ReportGrowth", "payload": {"orchard": "o", "species": "s", "note": "n"}}
     )
     assert recv_json(ws)["message"] == "Forbidden"
-    assert [m.route for m in gateway.wait_for_messages(2)] == [
-        "Recursive",
-        "SubscribeToNotifications",
-    ]
+    assert [m.route for m in gateway.wait_for_messages(2)] == ["Graft", "WatchOrchard"]
 
 
 def test_operation_without_body_takes_any_or_no_payload(

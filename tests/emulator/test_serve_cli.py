@@ -113,7 +113,7 @@ def test_serve_prints_urls_logs_and_stops_on_ctrl_c(served: Callable[..., Served
     finally:
         ws.shutdown()
     run.process.send_signal(signal.SIGINT)
-    assert run.process.wait(10) == 0
+    assert run.process.wait(10) == 130  # the shell's code for Ctrl-C, as every command
     run.wait_for(run.stdout, "Stopped.")
 
 
@@ -129,3 +129,11 @@ def test_bad_iam_key_is_a_usage_error(served: Callable[..., Served]) -> None:
     run = served(str(SAMPLE_API), "--iam-key", "no-secret")
     assert run.process.wait(15) == 2
     run.wait_for(run.stderr, "ACCESS_KEY:SECRET_KEY")
+
+
+def test_sigterm_is_a_clean_stop(served: Callable[..., Served]) -> None:
+    run = served(str(SAMPLE_API))
+    run.wait_for(run.stdout, "Press Ctrl-C to stop.")
+    run.process.send_signal(signal.SIGTERM)
+    assert run.process.wait(10) == 0
+    run.wait_for(run.stdout, "Stopped.")

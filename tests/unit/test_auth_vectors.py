@@ -37,7 +37,7 @@ import pytest
 from wsapi_client import IamAuth
 from wsapi_client._auth import SigningKeys, sign_header_form, sign_query_form
 
-SUITE = Path(__file__).resolve().parents[3] / "shared" / "sigv4-test-suite"
+SUITE = Path(__file__).resolve().parents[1] / "data" / "sigv4-test-suite"
 HOST = "example.amazonaws.com"
 
 

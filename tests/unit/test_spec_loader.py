@@ -1,4 +1,4 @@
-"""load_spec over the reference models, and a SpecError with a pointer for each malformation."""
+"""load_spec over the project's test models, and a SpecError with a pointer for each fault."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from wsapi_client._errors import SpecError
 from wsapi_client.spec import ApiSpec, Direction, _loader, load_spec
 
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+SPECS = Path(__file__).resolve().parents[1] / "data" / "specs"
 MODELS = sorted(p for p in SPECS.glob("*") if p.suffix in (".json", ".yaml", ".yml"))
 
 
@@ -68,25 +68,25 @@ def test_every_reference_model_loads(path: Path) -> None:
             assert op.request_schema_name in spec.schemas
 
 
-def test_names_the_pdk_gives_the_single_model() -> None:
-    spec = load_spec(SPECS / "pdk-single.yaml")
+def test_names_the_pdk_gives_the_directions_model() -> None:
+    spec = load_spec(SPECS / "directions.yaml")
     names = {op.route_key: (op.name, op.server_route, op.python_name) for op in spec.operations}
-    assert names["server-to-client"] == ("serverToClient", "ServerToClient", "server_to_client")
-    assert names["without-operation-id"] == (
-        "withoutOperationIdPost",
-        "WithoutOperationIdPost",
-        "without_operation_id_post",
+    assert names["station-report"] == ("stationReport", "StationReport", "station_report")
+    assert names["unnamed-route"] == (
+        "unnamedRoutePost",
+        "UnnamedRoutePost",
+        "unnamed_route_post",
     )
-    assert names["empty-request"] == ("empty", "Empty", "empty")
+    assert names["heartbeat"] == ("ping", "Ping", "ping")
     directions = {op.route_key: op.direction for op in spec.operations}
-    assert directions["server-to-client"] is Direction.SERVER_TO_CLIENT
-    assert directions["client-to-server"] is Direction.CLIENT_TO_SERVER
-    assert directions["bidirectional"] is Direction.BIDIRECTIONAL
+    assert directions["station-report"] is Direction.SERVER_TO_CLIENT
+    assert directions["submit-reading"] is Direction.CLIENT_TO_SERVER
+    assert directions["relay"] is Direction.BIDIRECTIONAL
 
 
-def test_request_bodies_of_the_single_model() -> None:
-    spec = load_spec(SPECS / "pdk-single.yaml")
-    empty = spec.operation("empty-request")
+def test_request_bodies_of_the_directions_model() -> None:
+    spec = load_spec(SPECS / "directions.yaml")
+    empty = spec.operation("heartbeat")
     assert (empty.request_schema, empty.has_body, empty.body_required, empty.media_types) == (
         None,
         False,
@@ -94,56 +94,57 @@ def test_request_bodies_of_the_single_model() -> None:
         (),
     )
     assert empty.method == "put"
-    any_request = spec.operation("any-request")
+    any_request = spec.operation("free-form")
     assert any_request.request_schema == {}
     assert any_request.request_schema_name is None
     assert not any_request.body_required
-    media = spec.operation("different-media-type")
+    media = spec.operation("radar-image")
     assert media.request_schema == {"type": "string", "format": "binary"}
-    assert media.media_types == ("application/pdf",)
-    multiple = spec.operation("multiple-content-types")
-    assert multiple.media_types == ("application/json", "application/pdf")
-    assert multiple.request_schema_name == "TestRequest"
-    assert spec.operation("map-request").request_schema_name == "MapRequest"
-    assert spec.operation("server-to-client").body_required
+    assert media.media_types == ("image/png",)
+    multiple = spec.operation("reading-or-image")
+    assert multiple.media_types == ("application/json", "image/png")
+    assert multiple.request_schema_name == "Reading"
+    assert spec.operation("sensor-map").request_schema_name == "SensorMap"
+    assert spec.operation("station-report").body_required
 
 
 def test_inline_bodies_are_hoisted_with_the_pdk_names() -> None:
-    spec = load_spec(SPECS / "pdk-inline-body.yaml")
-    op = spec.operation("TypeScript")
-    assert op.request_schema_name == "TypeScriptRequestContent"
-    assert spec.schemas["TypeScriptRequestContent"]["properties"] == {
-        "field1": {"type": "string"},
-        "field2": {"type": "string"},
+    spec = load_spec(SPECS / "inline-bodies.yaml")
+    op = spec.operation("Rename")
+    assert op.request_schema_name == "RenameRequestContent"
+    assert spec.schemas["RenameRequestContent"]["properties"] == {
+        "from": {"type": "string"},
+        "to": {"type": "string"},
     }
+    assert spec.schemas["TagRequestContent"] == {"type": "array", "items": {"type": "string"}}
     assert set(spec.schemas) == {
-        "TypeScriptRequestContent",
-        "JavaRequestContent",
-        "PythonRequestContent",
+        "RenameRequestContent",
+        "MoveRequestContent",
+        "TagRequestContent",
     }
 
 
 def test_recursive_model_keeps_its_references() -> None:
-    spec = load_spec(SPECS / "pdk-recursive.json")
-    assert spec.title == "MyService"
-    assert spec.version == "1.0"
-    assert spec.description == "A sample smithy websocket api"
-    node = spec.schemas["Node"]
-    assert node["properties"]["left"] == {"$ref": "#/components/schemas/Node"}
-    assert spec.resolve({"$ref": "#/components/schemas/Node"}) is node
-    assert spec.operation("SendNotification").direction is Direction.SERVER_TO_CLIENT
-    assert not spec.operation("Recursive").body_required
+    spec = load_spec(SPECS / "recursive.json")
+    assert spec.title == "Arborist"
+    assert spec.version == "2.1"
+    assert spec.description == "A tree-growing websocket api in the shape Smithy writes"
+    branch = spec.schemas["Branch"]
+    assert branch["properties"]["left"] == {"$ref": "#/components/schemas/Branch"}
+    assert spec.resolve({"$ref": "#/components/schemas/Branch"}) is branch
+    assert spec.operation("ReportGrowth").direction is Direction.SERVER_TO_CLIENT
+    assert not spec.operation("Graft").body_required
 
 
 def test_handler_model_routes_by_path_and_pdk_name() -> None:
-    spec = load_spec(SPECS / "pdk-handlers.yaml")
-    op = spec.operation("TypeScriptOne")
+    spec = load_spec(SPECS / "handlers.yaml")
+    op = spec.operation("TypeScriptAlpha")
     assert (op.operation_id, op.server_route, op.python_name) == (
-        "TypescriptOne",
-        "TypescriptOne",
-        "typescript_one",
+        "TypescriptAlpha",
+        "TypescriptAlpha",
+        "typescript_alpha",
     )
-    assert spec.find("TypescriptOne") is op
+    assert spec.find("TypescriptAlpha") is op
 
 
 # -- sources ---------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ def test_missing_pyyaml_names_the_extra(tmp_path: Path, monkeypatch: pytest.Monk
     file.write_text("openapi: 3.0.0\n", encoding="utf-8")
     monkeypatch.setattr(_loader, "_yaml_loader_class", None)
     monkeypatch.setitem(sys.modules, "yaml", None)
-    with pytest.raises(SpecError, match=r"wsapi-client\[yaml\]"):
+    with pytest.raises(SpecError, match=r"pip install 'wsapi-client\[yaml\]'"):  # quoted for zsh
         load_spec(file)
 
 

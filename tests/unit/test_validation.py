@@ -15,7 +15,7 @@ from wsapi_client._validation import compile_validator, format_path, validate_pa
 from wsapi_client.protocol import NO_PAYLOAD
 from wsapi_client.spec import load_spec
 
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+SPECS = Path(__file__).resolve().parents[1] / "data" / "specs"
 
 
 def problem(
@@ -339,27 +339,27 @@ def test_empty_and_boolean_schemas() -> None:
 # -- references, recursion, errors in schemas ------------------------------------------------
 
 
-def test_recursive_model_from_the_pdk() -> None:
-    spec = load_spec(SPECS / "pdk-recursive.json")
-    op = spec.operation("Recursive")
-    tree = {"root": {"value": "a", "left": {"value": "b", "right": {"value": "c"}}}}
+def test_recursive_model() -> None:
+    spec = load_spec(SPECS / "recursive.json")
+    op = spec.operation("Graft")
+    tree = {"trunk": {"label": "a", "left": {"label": "b", "right": {"label": "c"}}}}
     validate_payload(op, spec, tree)
-    broken = {"root": {"value": "a", "left": {"value": "b", "right": {"left": {"value": "d"}}}}}
+    broken = {"trunk": {"label": "a", "left": {"label": "b", "right": {"left": {"label": "d"}}}}}
     with pytest.raises(ValidationError) as caught:
         validate_payload(op, spec, broken)
-    assert caught.value.path == "root.left.right.value"
+    assert caught.value.path == "trunk.left.right.label"
     assert caught.value.message == "is required"
-    assert caught.value.route == "Recursive"
-    assert str(caught.value) == "Recursive: root.left.right.value: is required"
+    assert caught.value.route == "Graft"
+    assert str(caught.value) == "Graft: trunk.left.right.label: is required"
 
 
 def test_deep_and_circular_payloads_are_refused_cleanly() -> None:
-    spec = load_spec(SPECS / "pdk-recursive.json")
-    op = spec.operation("Recursive")
-    node: dict[str, Any] = {"value": "x"}
+    spec = load_spec(SPECS / "recursive.json")
+    op = spec.operation("Graft")
+    node: dict[str, Any] = {"label": "x"}
     node["left"] = node
     with pytest.raises(ValidationError, match="nested too deeply"):
-        validate_payload(op, spec, {"root": node})
+        validate_payload(op, spec, {"trunk": node})
 
 
 def test_a_schema_object_containing_itself_compiles() -> None:
@@ -401,25 +401,25 @@ def test_format_path() -> None:
 
 
 def test_validate_payload_follows_the_operations_body() -> None:
-    spec = load_spec(SPECS / "pdk-single.yaml")
-    validate_payload(spec.operation("empty-request"), spec, NO_PAYLOAD)
+    spec = load_spec(SPECS / "directions.yaml")
+    validate_payload(spec.operation("heartbeat"), spec, NO_PAYLOAD)
     with pytest.raises(ValidationError, match="operation takes no payload") as caught:
-        validate_payload(spec.operation("empty-request"), spec, {"a": 1})
-    assert caught.value.route == "empty-request"
+        validate_payload(spec.operation("heartbeat"), spec, {"a": 1})
+    assert caught.value.route == "heartbeat"
     with pytest.raises(ValidationError, match="payload is required"):
-        validate_payload(spec.operation("client-to-server"), spec, NO_PAYLOAD)
-    validate_payload(spec.operation("map-request"), spec, NO_PAYLOAD)  # optional body
-    validate_payload(spec.operation("client-to-server"), spec, {"myInput": 1.5})
+        validate_payload(spec.operation("submit-reading"), spec, NO_PAYLOAD)
+    validate_payload(spec.operation("sensor-map"), spec, NO_PAYLOAD)  # optional body
+    validate_payload(spec.operation("submit-reading"), spec, {"celsius": 1.5})
     with pytest.raises(ValidationError) as caught:
-        validate_payload(spec.operation("client-to-server"), spec, {"myInput": "1.5"})
-    assert (caught.value.route, caught.value.path) == ("client-to-server", "myInput")
-    validate_payload(spec.operation("any-request"), spec, ["anything", 1])
-    validate_payload(spec.operation("different-media-type"), spec, "JVBERi0x")
+        validate_payload(spec.operation("submit-reading"), spec, {"celsius": "1.5"})
+    assert (caught.value.route, caught.value.path) == ("submit-reading", "celsius")
+    validate_payload(spec.operation("free-form"), spec, ["anything", 1])
+    validate_payload(spec.operation("radar-image"), spec, "JVBERi0x")
     with pytest.raises(ValidationError):
-        validate_payload(spec.operation("different-media-type"), spec, {"not": "a string"})
+        validate_payload(spec.operation("radar-image"), spec, {"not": "a string"})
     with pytest.raises(ValidationError) as caught:
-        validate_payload(spec.operation("map-request"), spec, {"mapProperty": {"k": {"b": "x"}}})
-    assert caught.value.path == 'mapProperty["k"].a'
+        validate_payload(spec.operation("sensor-map"), spec, {"sensors": {"k": {"model": "x"}}})
+    assert caught.value.path == 'sensors["k"].unit'
 
 
 # -- parity with jsonschema ------------------------------------------------------------------

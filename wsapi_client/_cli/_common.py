@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import Any, Optional
 
 __all__ = ["add_connection_arguments", "auth_from_args", "parse_payload", "print_json"]
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+def add_connection_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    timeout_default: Optional[float] = 10.0,
+    timeout_help: str = "seconds to wait (default: %(default)s)",
+) -> None:
     parser.add_argument(
         "url", help="the WebSocket URL, e.g. wss://abc.execute-api.us-west-2.amazonaws.com/default"
     )
@@ -23,12 +28,11 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--presign", action="store_true", help="with --iam: sign in the query string"
     )
-    parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to wait (default: %(default)s)"
-    )
+    parser.add_argument("--timeout", type=float, default=timeout_default, help=timeout_help)
 
 
 def auth_from_args(args: argparse.Namespace) -> Any:
+    """The auth provider the options ask for; ``ImportError`` with the extra to install."""
     from wsapi_client import IamAuth, NoAuth
 
     if args.iam:

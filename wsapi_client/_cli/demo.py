@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wsapi_client import WebSocketClient
+    from wsapi_client._cli._interrupt import Interrupts
     from wsapi_client.emulator import LocalGateway
     from wsapi_client.spec import ApiSpec
 
@@ -98,6 +99,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, gateway_class: type[LocalGateway], spec: ApiSpec) -> int:
+    from wsapi_client._cli._interrupt import Interrupts
+
+    interrupts = Interrupts()
+    restore = interrupts.install()
+    try:
+        return _serve_and_run(args, gateway_class, spec, interrupts)
+    finally:
+        restore()
+
+
+def _serve_and_run(
+    args: argparse.Namespace,
+    gateway_class: type[LocalGateway],
+    spec: ApiSpec,
+    interrupts: Interrupts,
+) -> int:
     from wsapi_client import Keepalive, ReconnectPolicy, WebSocketClient
 
     with gateway_class(spec) as gateway:
@@ -110,19 +127,24 @@ def _run(args: argparse.Namespace, gateway_class: type[LocalGateway], spec: ApiS
             name="demo",
         )
         try:
-            return _Demo(args, gateway, client).run()
+            return _Demo(args, gateway, client, interrupts).run()
         except TimeoutError as exc:
             print(f"wsapi-client demo: {exc}", file=sys.stderr)
             return 1
         finally:
-            client.close()
+            with interrupts.deferred():  # Ctrl-C must not land inside the close
+                client.close()
 
 
 class _Demo:
     """The scripted steps, printing one transcript line per step."""
 
     def __init__(
-        self, args: argparse.Namespace, gateway: LocalGateway, client: WebSocketClient
+        self,
+        args: argparse.Namespace,
+        gateway: LocalGateway,
+        client: WebSocketClient,
+        interrupts: Interrupts,
     ) -> None:
         from wsapi_client import ConnectionState
 
@@ -131,6 +153,7 @@ class _Demo:
         self.gateway = gateway
         self.backend = _Backend(gateway)
         self.client = client
+        self.interrupts = interrupts
         self.reconnecting = threading.Event()
         self.connected = threading.Event()
 
@@ -155,6 +178,11 @@ class _Demo:
             self.notifications.close()
             self.greetings.close()
 
+    def _send(self, route: str, payload: Any) -> None:
+        """``client.send``, with a Ctrl-C held until it returns (see ``_interrupt``)."""
+        with self.interrupts.deferred():
+            self.client.send(route, payload)
+
     def _notification(self) -> None:
         received = _next(self.notifications, "SendNotification")
         print(f"[client]  notification: {received['title']}: {received['message']}")
@@ -177,7 +205,7 @@ class _Demo:
         for number in (1, 2):
             self.backend.publish(self.topic, f"Update {number}", f"{self.topic} item {number}")
             self._notification()
-        self.client.send("SayHello", {"name": self.name})
+        self._send("SayHello", {"name": self.name})
         print(f"[client]  greeting: {_next(self.greetings, 'SendGreeting')['greeting']}")
 
     def _drop_and_queue(self) -> bool:
@@ -190,7 +218,7 @@ class _Demo:
             return False
         print("[client]  connection lost: reconnecting with backoff")
         for number in (1, 2, 3):
-            self.client.send("SayHello", {"name": f"{self.name} #{number}"})
+            self._send("SayHello", {"name": f"{self.name} #{number}"})
         queued = self.client.stats.queued
         print(f"[client]  sent 3 messages while disconnected: {queued} queued")
         return True

@@ -52,5 +52,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"wsapi-client generate: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {len(written)} files for package {args.package} into {args.output}")
-    print(f"install with: pip install {args.output}")
+    print(f"install with: pip install {_as_path(args.output)}")
     return 0
+
+
+def _as_path(output: str) -> str:
+    """``gen_x`` -> ``./gen_x``: pip reads a bare name as a package to fetch from the index."""
+    import os
+    import shlex
+
+    if not os.path.isabs(output) and not output.startswith(("./", "../", "." + os.sep)):
+        output = "./" + output
+    return shlex.quote(output)

@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until Ctrl-C or SIGTERM; 0 after a clean stop, 2 for a bad model or setup."""
+    """Serve until Ctrl-C (exit 130) or SIGTERM (exit 0); 2 for a bad model or setup."""
     try:
         from wsapi_client.emulator import LocalGateway
     except ImportError as exc:
@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wsapi-client serve: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    restore = _stop_on_signals(stop)
+    received: list[int] = []
+    restore = _stop_on_signals(stop, received)
     try:
         routes = ", ".join(op.route_key for op in spec.operations if op.direction.client_sends)
         print(f"Serving {spec.title} {spec.version} (routes: {routes or 'none'})")
@@ -118,15 +119,17 @@ def run(args: argparse.Namespace) -> int:
         gateway.stop()
         restore()
     print("Stopped.", flush=True)
-    return 0
+    return 130 if signal.SIGINT in received else 0
 
 
-def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
-    """Turn SIGINT and SIGTERM into ``stop.set()``; returns a callable restoring the handlers."""
+def _stop_on_signals(stop: threading.Event, received: list[int]) -> Callable[[], None]:
+    """Turn SIGINT and SIGTERM into ``stop.set()`` (noting which in ``received``); returns a
+    callable restoring the handlers."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def handler(signum: int, frame: Optional[FrameType]) -> None:
+        received.append(signum)
         stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}

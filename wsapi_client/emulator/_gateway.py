@@ -229,6 +229,37 @@ class LocalGateway:
     ) -> None:
         self.stop()
 
+    def _summary(self) -> tuple[str, int, int, int]:
+        """(where it serves or "stopped", open connections, routed messages, rejected ones)."""
+        with self._cond:
+            counts = (len(self._connections), self._message_count, len(self._rejected))
+        where = f"serving {self.url}" if self._started else "stopped"
+        return (where, *counts)
+
+    def __repr__(self) -> str:
+        """What a notebook cell or a debugger should show: the model, the URL, the counters."""
+        where, connections, messages, rejected = self._summary()
+        return (
+            f"<LocalGateway {self.spec.title!r} {self.spec.version} {where}: "
+            f"{connections} connection(s), {messages} message(s), {rejected} rejected>"
+        )
+
+    def _repr_html_(self) -> str:
+        """The same as a small table, for Jupyter."""
+        from html import escape
+
+        where, connections, messages, rejected = self._summary()
+        rows = [("state", where), ("connections", connections), ("messages", messages)]
+        rows.append(("rejected", rejected))
+        if self._started:
+            rows.append(("callback URL", self.callback_url))
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
+            for k, v in rows
+        )
+        title = escape(f"LocalGateway: {self.spec.title} {self.spec.version}")
+        return f"<table><caption>{title}</caption>{cells}</table>"
+
     @property
     def port(self) -> int:
         """The WebSocket port (known once started)."""

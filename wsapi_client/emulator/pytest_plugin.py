@@ -1,4 +1,4 @@
-"""pytest plugin (entry point ``wsapi_client``): a ``local_gateway`` fixture for users' tests.
+"""pytest plugin (entry point ``wsapi_client``): a ``wsapi_gateway`` fixture for users' tests.
 
 The model comes from the ``wsapi_spec`` fixture, which by default reads the ``--wsapi-spec``
 command-line option or the ``wsapi_spec`` ini setting (a path relative to the rootdir);
@@ -20,10 +20,10 @@ import pytest
 if TYPE_CHECKING:
     from wsapi_client.emulator import LocalGateway
 
-__all__ = ["local_gateway", "wsapi_gateway_options", "wsapi_spec"]
+__all__ = ["wsapi_gateway", "wsapi_gateway_options", "wsapi_spec"]
 
 _NO_SPEC = (
-    "the local_gateway fixture needs a model: pass --wsapi-spec PATH, set `wsapi_spec = PATH` "
+    "the wsapi_gateway fixture needs a model: pass --wsapi-spec PATH, set `wsapi_spec = PATH` "
     "in the pytest ini file, or override the `wsapi_spec` fixture"
 )
 
@@ -36,14 +36,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="wsapi_spec",
         default=None,
         metavar="PATH",
-        help="API model (.json/.yaml) served by the local_gateway fixture",
+        help="API model (.json/.yaml) served by the wsapi_gateway fixture",
     )
-    parser.addini("wsapi_spec", "API model served by the local_gateway fixture", default="")
+    parser.addini("wsapi_spec", "API model served by the wsapi_gateway fixture", default="")
 
 
 @pytest.fixture
 def wsapi_spec(request: pytest.FixtureRequest) -> Any:
-    """The model the ``local_gateway`` fixture serves; override it to choose one in code."""
+    """The model the ``wsapi_gateway`` fixture serves; override it to choose one in code."""
     value = request.config.getoption("wsapi_spec") or request.config.getini("wsapi_spec")
     if not value:
         pytest.fail(_NO_SPEC, pytrace=False)
@@ -60,13 +60,13 @@ def wsapi_gateway_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def local_gateway(wsapi_spec: Any, wsapi_gateway_options: dict[str, Any]) -> Iterator[LocalGateway]:
+def wsapi_gateway(wsapi_spec: Any, wsapi_gateway_options: dict[str, Any]) -> Iterator[LocalGateway]:
     """A started ``LocalGateway`` serving ``wsapi_spec``; stopped (threads joined) afterwards."""
     try:
         from wsapi_client.emulator import LocalGateway
     except ImportError as exc:
         pytest.skip(
-            f"local_gateway needs the emulator extra: pip install 'wsapi-client[emulator]' ({exc})"
+            f"wsapi_gateway needs the emulator extra: pip install 'wsapi-client[emulator]' ({exc})"
         )
     with LocalGateway(wsapi_spec, **wsapi_gateway_options) as gateway:
         yield gateway

@@ -174,7 +174,7 @@ def _yaml_loader() -> Any:
         import yaml
     except ImportError:
         raise SpecError(
-            "reading a YAML model needs PyYAML: install wsapi-client[yaml] (or [codegen])"
+            "reading a YAML model needs PyYAML: pip install 'wsapi-client[yaml]'"
         ) from None
 
     class Loader(yaml.SafeLoader):
