@@ -74,11 +74,15 @@ def test_every_phase_is_reachable_and_the_final_ones_stay_final() -> None:
 def test_new_shows_as_connecting_and_sends_are_accepted_until_a_stop() -> None:
     lifecycle = Lifecycle()
     assert lifecycle.state is ConnectionState.CONNECTING
-    assert lifecycle.accepting and not lifecycle.stopping and not lifecycle.started
+    assert lifecycle.accepting
+    assert not lifecycle.stopping
+    assert not lifecycle.started
     lifecycle.start()
-    assert lifecycle.started and lifecycle.accepting
+    assert lifecycle.started
+    assert lifecycle.accepting
     lifecycle.stop("close")
-    assert not lifecycle.accepting and lifecycle.stopping
+    assert not lifecycle.accepting
+    assert lifecycle.stopping
 
 
 def test_start_twice_or_after_a_stop_names_the_problem() -> None:
@@ -103,19 +107,22 @@ def test_a_stop_before_start_closes_at_once_with_nothing_to_wind_down() -> None:
 def test_the_first_outcome_is_settled_once_by_whichever_comes_first() -> None:
     connected = reach(Phase.CONNECTING)
     assert connected.connected().first_settled
-    assert connected.first_done and connected.first_error is None
+    assert connected.first_done
+    assert connected.first_error is None
     connected.lost(1006, "")
     assert not connected.connected().first_settled
 
     failed = reach(Phase.CONNECTING)
     error = ConnectError("refused")
     step = failed.give_up("refused", error)
-    assert step.first_settled and step.stop_supervisor
+    assert step.first_settled
+    assert step.stop_supervisor
     assert failed.first_error is error
 
     stopped = reach(Phase.CONNECTING)
     step = stopped.stop("close")
-    assert step.first_settled and step.stop_supervisor
+    assert step.first_settled
+    assert step.stop_supervisor
     assert isinstance(stopped.first_error, ClientClosedError)  # start() raises it
 
 
