@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "ValidationError": "wsapi_client._errors",
     "WaitCancelled": "wsapi_client._errors",
     "WaitTimeout": "wsapi_client._errors",
+    "WriteInterruptedError": "wsapi_client._errors",
     "WsApiError": "wsapi_client._errors",
     "ClientStats": "wsapi_client._events",
     "ConnectionState": "wsapi_client._events",
@@ -81,6 +82,7 @@ __all__ = [
     "WaitCancelled",
     "WaitTimeout",
     "WebSocketClient",
+    "WriteInterruptedError",
     "WsApiError",
     "__version__",
     "load_spec",
@@ -111,6 +113,7 @@ if TYPE_CHECKING:
         ValidationError,
         WaitCancelled,
         WaitTimeout,
+        WriteInterruptedError,
         WsApiError,
     )
     from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent

@@ -20,6 +20,7 @@ __all__ = [
     "ValidationError",
     "WaitCancelled",
     "WaitTimeout",
+    "WriteInterruptedError",
     "WsApiError",
     "format_path",
 ]
@@ -150,6 +151,11 @@ class QueueFullError(WsApiError):
 
 class MessageExpiredError(WsApiError):
     """A queued message outlived the queue's ``ttl`` before it could be written."""
+
+
+class WriteInterruptedError(WsApiError):
+    """An interrupt (``KeyboardInterrupt``) hit the thread that was writing this message: it may
+    or may not have reached the server, so it is not sent again (that could duplicate it)."""
 
 
 class BlockingCallError(WsApiError, RuntimeError):

@@ -47,6 +47,7 @@ from wsapi_client._errors import (
     MessageExpiredError,
     QueueFullError,
     WaitTimeout,
+    WriteInterruptedError,
 )
 from wsapi_client._futures import (
     SendFuture,
@@ -75,7 +76,7 @@ class _Pending:
     """Bytes being written to one connection while the token is held: a batch of messages (whose
     futures complete once all of it is out) or control frames (``items`` empty)."""
 
-    __slots__ = ("conn", "data", "fresh", "items", "sent")
+    __slots__ = ("conn", "counted", "data", "fresh", "items", "sent")
 
     def __init__(
         self, conn: Connection, data: bytes, items: list[Outgoing], fresh: bool = False
@@ -85,6 +86,7 @@ class _Pending:
         self.items = items
         self.sent = 0
         self.fresh = fresh  # one message whose future nobody has seen yet
+        self.counted = False  # its outcome is recorded (written and counted, or requeued)
 
 
 class Writer:
@@ -122,7 +124,8 @@ class Writer:
         self.futures_lock = threading.Lock()
         self._outbox = Outbox(policy)
         self._active: Optional[Connection] = None
-        self._writing = False
+        self._writing: Optional[_Pending] = None  # the token: what its holder is writing
+        self._holder = 0  # the thread holding the token (0: a parked write holds it)
         self._tail: Optional[_Pending] = None
         self._controls: list[tuple[Connection, bytes]] = []
         self._closed: Optional[ClientClosedError] = None  # set when sends stop being accepted
@@ -205,8 +208,7 @@ class Writer:
                         ask_helper = True  # the first held message wakes the supervisor
                     outbox.append(items)
                 elif alone and not outbox:
-                    self._writing = True
-                    pending = _Pending(conn, items[0].data, items, fresh=True)
+                    pending = self._hold_locked(_Pending(conn, items[0].data, items, fresh=True))
                 else:
                     outbox.append(items)
                     pending = self._take_locked(conn)
@@ -258,11 +260,16 @@ class Writer:
 
     def _take_locked(self, conn: Connection) -> _Pending:
         """Take the token and the head of the queue for ``conn`` (the lock is held)."""
-        self._writing = True
         batch = self._outbox.take(_WRITE_BATCH_BYTES)
         if self._room_waiters:  # a batch left the queue: there is room again
             self._room.notify_all()
-        return _Pending(conn, b"", batch)
+        return self._hold_locked(_Pending(conn, b"", batch))
+
+    def _hold_locked(self, pending: _Pending) -> _Pending:
+        """This thread holds the token, to write ``pending`` (the lock is held)."""
+        self._writing = pending
+        self._holder = threading.get_ident()
+        return pending
 
     def write_pending(self) -> None:
         """Write what is queued now, on this thread, if a connection is up and nobody is
@@ -286,7 +293,47 @@ class Writer:
 
     def _drive(self, pending: _Pending) -> None:
         """Holding the token: write ``pending``, then the control frames and whatever was queued
-        meanwhile; give the token back, or park the rest when the socket is full."""
+        meanwhile; give the token back, or park the rest when the socket is full.
+
+        An exception from outside (``KeyboardInterrupt`` on a sender's thread) puts what was
+        not written back in the queue and gives the token back before it propagates."""
+        try:
+            self._drive_from(pending)
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """The token holder was interrupted. Whether its last write reached the socket cannot be
+        known (the interrupt may have landed just after the system call returned), so what it
+        was writing is neither re-sent (a duplicate) nor dropped silently: those messages fail
+        with :class:`WriteInterruptedError` and the connection, perhaps cut mid-frame, is
+        replaced. Everything still queued stays queued."""
+        uncertain: Failed = []
+        watched: list[Future[None]] = []
+        with self._lock:
+            current = self._writing
+            if current is None or self._holder != threading.get_ident():
+                return  # not this thread's (given back already, or parked)
+            if not current.counted:
+                if current.sent >= len(current.data):
+                    written, _back = self._split_locked(current)
+                    watched = finish_unwatched(written, self.futures_lock)
+                else:
+                    error = WriteInterruptedError(
+                        "interrupted while being written; it may or may not have been sent"
+                    )
+                    uncertain = [(item, error) for item in current.items]
+                    if self._active is current.conn:
+                        self._active = None
+                    current.conn.failed = True
+                    current.conn.abort()
+            self._release_locked()
+        complete(watched)
+        fail(uncertain)
+        self._wake_supervisor()
+
+    def _drive_from(self, pending: _Pending) -> None:
         lock = self.futures_lock
         watched: list[Future[None]] = []
         dropped: Failed = []
@@ -314,6 +361,7 @@ class Writer:
                     current.fresh = False
                 with self._lock:
                     self._tail = current  # the token stays held; resume() goes on
+                    self._holder = 0
                 self._wake_supervisor()
                 break
             if error is None:
@@ -328,6 +376,7 @@ class Writer:
                 else:
                     watched += self._after_failure_locked(current, error, dropped)
                     broken = True
+                current.counted = True
                 current = self._next_locked()
                 if current is None:
                     self._release_locked()
@@ -346,14 +395,15 @@ class Writer:
             frames = [frame for c, frame in self._controls if c is target]
             self._controls = [(c, f) for c, f in self._controls if c is not target]
             if not target.stopping:
-                return _Pending(target, b"".join(frames), [])
+                return self._hold_locked(_Pending(target, b"".join(frames), []))
         conn = self._active
         if conn is not None and self._outbox:
             return self._take_locked(conn)
         return None
 
     def _release_locked(self) -> None:
-        self._writing = False
+        self._writing = None
+        self._holder = 0
         self._token_free.notify_all()
         if not self._outbox:
             self._drained.notify_all()
@@ -406,6 +456,8 @@ class Writer:
         """The socket under a parked write has room (supervisor): go on writing."""
         with self._lock:
             pending, self._tail = self._tail, None
+            if pending is not None:
+                self._hold_locked(pending)
         if pending is not None:
             self._drive(pending)
 
@@ -443,8 +495,8 @@ class Writer:
             if self._writing:
                 self._controls.append((conn, frame))
                 return
-            self._writing = True
-        self._drive(_Pending(conn, frame, []))
+            pending = self._hold_locked(_Pending(conn, frame, []))
+        self._drive(pending)
 
     def connection_lost(self, conn: Connection) -> None:
         """``conn`` ended: a write parked on it goes back to the queue (whole messages, at the
@@ -534,7 +586,7 @@ class Writer:
                 written, back = self._split_locked(tail)
                 finish_unwatched(written, self.futures_lock)
                 leftovers = back + leftovers
-                self._writing = False
+                self._release_locked()
             self._controls = []
             self._room.notify_all()
             self._token_free.notify_all()
