@@ -23,7 +23,6 @@ import logging
 import os
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from time import perf_counter
@@ -33,28 +32,27 @@ from urllib.parse import urlsplit
 from wsapi_client import _framing, _process
 from wsapi_client._auth import AuthProvider, NoAuth, redact_url
 from wsapi_client._body import NO_PAYLOAD, check_inbound_body, check_outbound_body
+from wsapi_client._control import Control
 from wsapi_client._dispatcher import ANY, ERROR, RECONNECT, STATE, Dispatcher
 from wsapi_client._errors import (
     BlockingCallError,
     ClientClosedError,
-    ConnectError,
     MessageTooLargeError,
     ValidationError,
-    WaitTimeout,
     WsApiError,
 )
 from wsapi_client._events import ClientStats, ConnectionState, ErrorEvent
 from wsapi_client._futures import SendFuture, fail
-from wsapi_client._lifecycle import Phase
+from wsapi_client._lifecycle import StopMode
 from wsapi_client._listeners import Unlisten
 from wsapi_client._outbox import Outgoing
 from wsapi_client._policies import Keepalive, QueuePolicy, ReconnectPolicy
-from wsapi_client._supervisor import Control, Settings, Supervisor
+from wsapi_client._supervisor import Settings, Supervisor
 from wsapi_client._waiters import Expectation, MessageStream
 from wsapi_client._writer import Writer
 from wsapi_client.protocol import encode
-from wsapi_client.spec import ApiSpec, Operation, load_spec
-from wsapi_client.spec._cache import load_spec_file
+from wsapi_client.spec import ApiSpec, Operation
+from wsapi_client.spec._cache import resolve_spec
 
 __all__ = ["PUBLIC_ATTRIBUTES", "Expectation", "MessageStream", "WebSocketClient"]
 
@@ -123,8 +121,6 @@ class WebSocketClient:
     spec_document: ClassVar[Optional[Mapping[str, Any]]] = None
     """The embedded model of a generated client (the ``.api.json`` document)."""
 
-    _class_specs: ClassVar[dict[type, ApiSpec]] = {}
-
     def __init__(
         self,
         url: str,
@@ -159,7 +155,7 @@ class WebSocketClient:
         if connect_timeout <= 0:
             raise ValueError(f"connect_timeout must be > 0, got {connect_timeout!r}")
         self.name = name or f"client-{next(_names)}"
-        self.spec: Optional[ApiSpec] = self._resolve_spec(spec)
+        self.spec: Optional[ApiSpec] = resolve_spec(type(self), spec)
         self.auth: AuthProvider = auth if auth is not None else NoAuth()
         self.reconnect_policy = reconnect if reconnect is not None else ReconnectPolicy()
         self.queue_policy = queue if queue is not None else QueuePolicy()
@@ -175,9 +171,8 @@ class WebSocketClient:
         self._batch = threading.local()
         self._pid = os.getpid()
         self._forked = False
-        self._thread: Optional[threading.Thread] = None
         if name is not None:
-            self._replace_namesake(replace)
+            _process.close_namesakes(self, replace)
 
         self._dispatcher = Dispatcher(
             self.spec,
@@ -200,7 +195,7 @@ class WebSocketClient:
             helper_ready=lambda: supervisor is not None and supervisor.idle,
             on_sdk_thread=lambda: self._control.on_sdk_thread(),  # noqa: PLW0108
         )
-        self._control = Control(self._dispatcher, self._writer, self.logger, self.name)
+        self._control = Control(self._dispatcher, self._writer, self.logger, self.name, clock)
         settings = Settings(
             name=self.name,
             url=url,
@@ -217,27 +212,6 @@ class WebSocketClient:
         self._supervisor = supervisor
         _process.register(self)
 
-    def _replace_namesake(self, replace: bool) -> None:
-        """Another open client of this name (a notebook cell run twice): close it when asked,
-        else warn, since its threads and connection live on."""
-        for other in _process.live_clients():
-            if (
-                other is self
-                or not isinstance(other, WebSocketClient)
-                or other.name != self.name
-                or not other._needs_closing_at_exit()
-            ):
-                continue
-            if replace:
-                other.close(timeout=5.0)
-            else:
-                warnings.warn(
-                    f"a client named {self.name!r} is already open; close it first, or pass "
-                    "replace=True to close it now",
-                    ResourceWarning,
-                    stacklevel=4,
-                )
-
     @classmethod
     def connect(cls: type[_C], url: str, *, timeout: Optional[float] = 10.0, **options: Any) -> _C:
         """Create a client and block until it is connected.
@@ -251,23 +225,6 @@ class WebSocketClient:
         client.start(timeout=timeout)
         return client
 
-    def _resolve_spec(self, spec: Optional[SpecSource]) -> Optional[ApiSpec]:
-        if isinstance(spec, ApiSpec):
-            return spec
-        if isinstance(spec, (str, os.PathLike)):
-            return load_spec_file(spec)
-        if spec is not None:
-            return load_spec(spec)
-        cls = type(self)
-        document = cls.spec_document
-        if document is None:
-            return None
-        cached = WebSocketClient._class_specs.get(cls)
-        if cached is None:
-            cached = load_spec(document, name=cls.__name__)
-            WebSocketClient._class_specs[cls] = cached
-        return cached
-
     # ------------------------------------------------------------------ lifecycle
 
     def start(self, timeout: Optional[float] = 10.0) -> None:
@@ -277,38 +234,7 @@ class WebSocketClient:
         was started already.
         """
         self._check_fork()
-        control = self._control
-        control.move(lambda lc: lc.start())
-        deadline = None if timeout is None else self._clock() + timeout
-        thread = threading.Thread(
-            target=self._supervisor.run,
-            args=(deadline,),
-            name=f"wsapi-{self.name}-supervisor",
-            daemon=True,
-        )
-        self._thread = thread
-        try:
-            thread.start()
-            with control.cond:
-                control.cond.wait_for(
-                    lambda: control.lifecycle.first_done,
-                    None if timeout is None else timeout + 1.0,
-                )
-                done = control.lifecycle.first_done
-                error = control.lifecycle.first_error
-        except BaseException:  # KeyboardInterrupt or anything else: leave nothing running
-            with contextlib.suppress(Exception):
-                self._stop("disconnect", 2.0)
-            raise
-        if not done:
-            self._stop("disconnect", 2.0)
-            raise ConnectError(
-                f"could not connect to {self._display_url()} within {timeout:g} s",
-                url=self._display_url(),
-            )
-        if error is not None:
-            self._join(self._clock() + 5.0)
-            raise error
+        self._control.start(self._supervisor.run, timeout, self._display_url())
 
     def close(self, timeout: Optional[float] = 10.0) -> None:
         """Flush the queue, close the connection with 1000 and stop every SDK thread.
@@ -323,55 +249,12 @@ class WebSocketClient:
         """Stop at once: no flush; queued messages fail with :class:`ClientClosedError`."""
         self._stop("disconnect", timeout)
 
-    def _stop(self, mode: str, timeout: Optional[float]) -> None:
-        if self._forked:
-            return
-        control = self._control
-        writer = self._writer
-        seconds = 10.0 if timeout is None else max(0.0, timeout)
-        deadline = self._clock() + seconds
-        margin = min(0.5, seconds / 4)
-        on_sdk_thread = control.on_sdk_thread()
-        writer.write_pending()  # what a burst held back was sent while connected: it goes out
-        with control.cond:
-            lifecycle = control.lifecycle
-            started = lifecycle.started
-            first = lifecycle.stop_mode is None and not lifecycle.phase.final
-            step = lifecycle.stop("close" if mode == "close" else "disconnect")
-            error = lifecycle.closed_error()
-        if first:
-            self.logger.debug("%s: %s requested", self.name, mode)
-        writer.stop_accepting(error)
-        control.apply(step)
-        if not started:
-            writer.fail_all(error)
-            return
-        if mode == "close" and first and not on_sdk_thread and step.phase is Phase.CLOSING:
-            # The supervisor goes on reconnecting meanwhile, so an outage does not lose what
-            # was queued, as long as the connection returns within the timeout.
-            with contextlib.suppress(WaitTimeout, ClientClosedError):
-                writer.flush(max(0.0, deadline - margin - self._clock()), self._final_error)
-        control.request_wind_down(deadline - margin / 2)
-        if not on_sdk_thread:
-            self._join(deadline)
-
-    def _join(self, deadline: float) -> None:
-        """Wait for the supervisor (it closes or aborts every connection before it ends), then
-        briefly for the readers: one still in a user's listener ends when the listener returns."""
-        me = threading.current_thread()
-        thread = self._thread
-        if thread is not None and thread is not me:
-            thread.join(max(0.0, deadline - self._clock()))
-        with self._control.cond:
-            readers = list(self._control.readers.values())
-        for reader, conn in readers:
-            if reader is not me:
-                grace = deadline if conn.busy_since is None else self._clock() + 0.1
-                reader.join(max(0.0, min(deadline, grace) - self._clock()))
+    def _stop(self, mode: StopMode, timeout: Optional[float]) -> None:
+        if not self._forked:
+            self._control.stop(mode, timeout)
 
     def _final_error(self) -> Optional[ClientClosedError]:
-        lifecycle = self._control.lifecycle
-        return lifecycle.closed_error() if lifecycle.phase.final else None
+        return self._control.final_error()
 
     def __enter__(self: _C) -> _C:
         return self
@@ -417,20 +300,9 @@ class WebSocketClient:
 
     def _repr_html_(self) -> str:
         """The client in a notebook: state, redacted URL, queue and counters."""
-        from html import escape
-
-        stats = self.stats
-        rows = [
-            ("name", self.name),
-            ("url", self._display_url()),
-            ("state", self.state.value),
-            ("queued", f"{stats.queued} ({stats.queued_bytes} bytes)"),
-            ("messages in / out", f"{stats.messages_in} / {stats.messages_out}"),
-            ("reconnects", str(stats.reconnects)),
-            ("last close", f"{stats.last_close_code} {stats.last_close_reason or ''}".strip()),
-        ]
-        body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
-        return f"<table><caption>{escape(type(self).__name__)}</caption>{body}</table>"
+        return self.stats.html(
+            type(self).__name__, name=self.name, url=self._display_url(), state=self.state.value
+        )
 
     # ------------------------------------------------------------------ sending
 
@@ -594,17 +466,7 @@ class WebSocketClient:
         """Block until the client is connected; :class:`WaitTimeout` or
         :class:`ClientClosedError`."""
         self._check_blocking_allowed("wait_until_connected")
-        control = self._control
-        deadline = None if timeout is None else self._clock() + timeout
-        with control.cond:
-            while control.lifecycle.phase is not Phase.CONNECTED:
-                lifecycle = control.lifecycle
-                if lifecycle.phase.final or lifecycle.stop_mode is not None:
-                    raise lifecycle.closed_error()
-                remaining = None if deadline is None else deadline - self._clock()
-                if remaining is not None and remaining <= 0:
-                    raise WaitTimeout(f"not connected after {timeout:g} s ({lifecycle.state})")
-                control.cond.wait(remaining)
+        self._control.wait_connected(timeout)
 
     # ------------------------------------------------------------------ hooks for subclasses
 
@@ -657,8 +519,7 @@ class WebSocketClient:
         """In a forked child: forget the parent's socket and threads without touching them
         (their locks may have been held by threads that do not exist here)."""
         self._forked = True
-        self._thread = None
-        control = Control(self._dispatcher, self._writer, self.logger, self.name)
+        control = Control(self._dispatcher, self._writer, self.logger, self.name, self._clock)
         control.lifecycle.stop("disconnect")
         control.lifecycle.closed_reason = (
             f"{self.name} was created in process {self._pid} and cannot be used after os.fork()"

@@ -66,3 +66,24 @@ class ClientStats:
     last_close_reason: Optional[str] = None
     connection_age: Optional[float] = None
     extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def html(self, caption: str = "ClientStats", **first: str) -> str:
+        """The counters as an HTML table (notebooks), after the ``first`` rows given."""
+        from html import escape
+
+        age = "" if self.connection_age is None else f"{self.connection_age:.1f} s"
+        rows = [
+            *first.items(),
+            ("queued", f"{self.queued} ({self.queued_bytes} bytes)"),
+            ("messages in / out", f"{self.messages_in} / {self.messages_out}"),
+            ("bytes in / out", f"{self.bytes_in} / {self.bytes_out}"),
+            ("ignored frames", str(self.ignored_frames)),
+            ("reconnects", str(self.reconnects)),
+            ("connection age", age),
+            ("last close", f"{self.last_close_code or ''} {self.last_close_reason or ''}".strip()),
+        ]
+        body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+        return f"<table><caption>{escape(caption)}</caption>{body}</table>"
+
+    def _repr_html_(self) -> str:
+        return self.html()

@@ -18,10 +18,11 @@ import logging
 import os
 import threading
 import time
+import warnings
 import weakref
 from typing import Optional, Protocol
 
-__all__ = ["EXIT_FLUSH_TIMEOUT", "Forkable", "register"]
+__all__ = ["EXIT_FLUSH_TIMEOUT", "Forkable", "close_namesakes", "live_clients", "register"]
 
 EXIT_FLUSH_TIMEOUT = 2.0
 _log = logging.getLogger("wsapi_client")
@@ -44,6 +45,23 @@ _clients: weakref.WeakSet[Forkable] = weakref.WeakSet()
 def register(client: Forkable) -> None:
     with _lock:
         _clients.add(client)
+
+
+def close_namesakes(client: Forkable, replace: bool) -> None:
+    """Another open client has ``client``'s name (a notebook cell run twice): close it when
+    ``replace``, else warn, since its threads and connection live on."""
+    for other in live_clients():
+        if other is client or other.name != client.name or not other._needs_closing_at_exit():
+            continue
+        if replace:
+            other.close(timeout=5.0)
+        else:
+            warnings.warn(
+                f"a client named {client.name!r} is already open; close it first, or pass "
+                "replace=True to close it now",
+                ResourceWarning,
+                stacklevel=3,
+            )
 
 
 def live_clients() -> list[Forkable]:

@@ -1,27 +1,21 @@
-"""The supervisor thread and the reader threads: connect, sign, back off, keep alive, rotate,
-expire queued messages, finish parked writes, and wind everything down, as one loop over the
-lifecycle (:mod:`wsapi_client._lifecycle`).
+"""The supervisor thread: connect, sign, back off, keep alive, rotate, expire queued messages,
+finish parked writes, and wind everything down, as one loop over the lifecycle.
 
-Threads. :meth:`Supervisor.run` is the body of the client's supervisor thread; ``_read_loop``
-is the body of one reader thread per connection (two briefly during a rotation, while the old
-connection is read to its end). :class:`Control` is shared with the facade: it keeps the
-lifecycle under one condition, ``cond``, which guards the lifecycle, ``wind_down``, the opener in
-progress, the reader table and every connection's ``ended`` flag; the supervisor sleeps on it
-and everyone who has news for it (a stop, a reader ending, a parked write, a queued message with
-a ttl, a burst to finish) notifies it. Lock order: ``cond`` may be taken while holding nothing
-else, or inside the writer's lock never (the writer calls ``wake`` only after releasing its
-lock).
+Threads. :meth:`Supervisor.run` is the body of the client's supervisor thread; it starts one
+reader thread per connection (:mod:`wsapi_client._reader`; two briefly during a rotation, while
+the old connection is read to its end). It shares :class:`~wsapi_client._control.Control` with
+the facade and sleeps on its condition, which guards everything the two share. ``idle`` and
+``flush_requested`` (a burst waiting to be written) are read and written under it too.
 
-Every wait here ends when the client stops: backoff and idle waits on ``cond``; a handshake in
-progress is interrupted (:meth:`Opener.interrupt` shuts its socket down); a write parked on a
-full socket is waited on in short slices that look at ``wind_down``; connections that are
-replaced are read to their end but aborted at a deadline.
+Every wait here ends when the client stops: backoff and idle waits on the condition; a
+handshake in progress is interrupted (:meth:`Opener.interrupt` shuts its socket down); a write
+parked on a full socket is waited on in short slices that look at ``wind_down``; connections
+that are replaced are read to their end, but aborted at a deadline.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from typing import Any, Callable, Optional, Union
 
@@ -30,15 +24,15 @@ import attrs
 from wsapi_client import _framing
 from wsapi_client._auth import AuthProvider
 from wsapi_client._backoff import GiveUp, ReconnectSchedule, Retry
-from wsapi_client._connection import Closed, Connection, HandshakeFailure, Opener, parse_close
-from wsapi_client._dispatcher import RECONNECT, Dispatcher
+from wsapi_client._connection import Connection, HandshakeFailure, Opener
+from wsapi_client._control import Control
+from wsapi_client._dispatcher import RECONNECT
 from wsapi_client._errors import AuthError, ConnectError
 from wsapi_client._events import ErrorKind
-from wsapi_client._lifecycle import Lifecycle, Step
 from wsapi_client._policies import Keepalive, ReconnectPolicy
-from wsapi_client._writer import Writer
+from wsapi_client._reader import read_loop
 
-__all__ = ["CLOSE_HANDSHAKE_TIMEOUT", "Control", "Settings", "Supervisor"]
+__all__ = ["CLOSE_HANDSHAKE_TIMEOUT", "Settings", "Supervisor"]
 
 CLOSE_HANDSHAKE_TIMEOUT = 2.0  # how long a closing or replaced connection is read to its end
 _DRAIN_SLICE = 0.05  # a parked write looks at the lifecycle this often while it waits
@@ -59,72 +53,6 @@ class Settings:
     connect_timeout: float
     max_inbound_message_size: Optional[int]
     sslopt: Optional[dict[str, Any]] = None
-
-
-class Control:
-    """The lifecycle under its condition, and what every step of it must cause.
-
-    Shared by the facade (start, stop) and the supervisor; see the module docstring.
-    """
-
-    def __init__(
-        self, dispatcher: Dispatcher, writer: Writer, logger: logging.Logger, name: str
-    ) -> None:
-        self.cond = threading.Condition(threading.Lock())
-        self.lifecycle = Lifecycle()
-        self.dispatcher = dispatcher
-        self.writer = writer
-        self.log = logger
-        self.name = name
-        self.wind_down = False  # the supervisor must stop now (after a close's flush)
-        self.deadline: Optional[float] = None  # of the stop in progress (clock seconds)
-        self.opener: Optional[Opener] = None
-        self.readers: dict[int, tuple[threading.Thread, Connection]] = {}
-        self.sdk_threads: set[int] = set()
-        self.resubscribed = False  # with_reconnect callbacks ran for the current connection
-        self.last_close: tuple[Optional[int], Optional[str]] = (None, None)
-        self.reconnects = 0
-
-    def apply(self, step: Step) -> None:
-        """Do what a lifecycle step asks, outside ``cond``: tell state listeners, wake the
-        thread waiting in ``start()``, end every wait once the client is closed or failed."""
-        if step.first_settled:
-            with self.cond:
-                self.cond.notify_all()
-        if step.announce is not None:
-            self.log.debug("%s: state %s", self.name, step.announce.value)
-            self.dispatcher.emit_state(step.announce)
-        if step.phase.final:
-            error = self.lifecycle.closed_error()
-            self.writer.stop_accepting(error)
-            self.dispatcher.close_waiters(error)
-
-    def move(self, event: Callable[[Lifecycle], Step]) -> Step:
-        """Run one lifecycle event under ``cond`` and apply its step."""
-        with self.cond:
-            step = event(self.lifecycle)
-            self.cond.notify_all()
-        self.apply(step)
-        return step
-
-    def wake(self) -> None:
-        """Tell the supervisor something changed (any thread; takes ``cond`` briefly)."""
-        with self.cond:
-            self.cond.notify_all()
-
-    def request_wind_down(self, deadline: float) -> None:
-        """Make the supervisor stop now, interrupting a handshake in progress."""
-        with self.cond:
-            self.wind_down = True
-            if self.deadline is None or deadline < self.deadline:
-                self.deadline = deadline
-            opener = self.opener
-            self.cond.notify_all()
-        if opener is not None:
-            opener.interrupt()
-
-    def on_sdk_thread(self) -> bool:
-        return threading.get_ident() in self.sdk_threads
 
 
 class _Stop(Exception):
@@ -323,8 +251,8 @@ class Supervisor:
 
     def _start_reader(self, conn: Connection) -> None:
         thread = threading.Thread(
-            target=self._read_loop,
-            args=(conn,),
+            target=read_loop,
+            args=(conn, self.c, self.clock, self.log),
             name=f"wsapi-{self.s.name}-reader-{conn.number}",
             daemon=True,
         )
@@ -537,62 +465,3 @@ class Supervisor:
         with c.cond:
             error = c.lifecycle.closed_error()
         self.writer.fail_all(error)
-
-    # -- the reader ------------------------------------------------------------------------
-
-    def _read_loop(self, conn: Connection) -> None:
-        c = self.c
-        c.sdk_threads.add(threading.get_ident())
-        dispatcher = self.dispatcher
-        writer = self.writer
-        read_frame = conn.read_frame
-        dispatch = dispatcher.dispatch
-        clock = self.clock
-        try:
-            while True:
-                opcode, data = read_frame()
-                if opcode == _framing.OPCODE_TEXT:
-                    dispatcher.messages_in += 1
-                    dispatcher.bytes_in += len(data)
-                    try:
-                        text = data.decode("utf-8")
-                    except UnicodeDecodeError:
-                        raw = data.decode("utf-8", "replace")
-                        dispatcher.emit_error(
-                            f"Failed to parse received data {raw}", "parse", raw=raw
-                        )
-                        continue
-                    conn.busy_since = clock()
-                    try:
-                        dispatch(text)
-                    finally:
-                        conn.busy_since = None
-                elif opcode == _framing.OPCODE_BINARY:
-                    dispatcher.ignored += 1
-                elif opcode == _framing.OPCODE_PING:
-                    writer.send_control(conn, _framing.build_control(_framing.OPCODE_PONG, data))
-                elif opcode == _framing.OPCODE_CLOSE:
-                    code, reason = parse_close(data)
-                    if conn.close_code is None or not conn.retiring:
-                        conn.close_code, conn.close_reason = code, reason
-                    echo = code if code not in (1005, 1006, 1015) else 1000
-                    writer.send_control(conn, _framing.build_close(echo), close=True)
-                    break
-        except Closed as closed:
-            if closed.too_large:
-                self.log.warning("%s: %s; closing with 1009", self.s.name, closed.reason)
-                dispatcher.emit_error(closed.reason, "too_large")
-                writer.send_control(conn, _framing.build_close(1009, "message too big"), close=True)
-            if conn.close_code is None or closed.too_large:
-                conn.close_code, conn.close_reason = closed.code, closed.reason
-        except Exception as exc:  # pragma: no cover - a bug; report, end this connection
-            self.log.exception("%s: reader crashed", self.s.name)
-            conn.close_code, conn.close_reason = 1011, f"reader error: {exc!r}"
-        finally:
-            writer.connection_lost(conn)
-            conn.release()
-            with c.cond:
-                conn.ended = True
-                c.readers.pop(conn.number, None)
-                c.cond.notify_all()
-            c.sdk_threads.discard(threading.get_ident())

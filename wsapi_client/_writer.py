@@ -88,6 +88,16 @@ class _Pending:
         self.fresh = fresh  # one message whose future nobody has seen yet
         self.counted = False  # its outcome is recorded (written and counted, or requeued)
 
+    def split(self) -> tuple[list[Outgoing], list[Outgoing]]:
+        """The messages that went out whole, and the rest."""
+        offset = 0
+        written: list[Outgoing] = []
+        back: list[Outgoing] = []
+        for item in self.items:
+            offset += len(item.data)
+            (written if offset <= self.sent else back).append(item)
+        return written, back
+
 
 class Writer:
     """The outbound side of one client; see the module docstring."""
@@ -161,11 +171,6 @@ class Writer:
             if self._closed is None:
                 self._closed = error
             self._room.notify_all()
-            self._drained.notify_all()
-
-    def notify_waiters(self) -> None:
-        """Wake ``flush`` waiters so they look at the client's state again."""
-        with self._lock:
             self._drained.notify_all()
 
     # -- sending -------------------------------------------------------------------------
@@ -324,10 +329,7 @@ class Writer:
                         "interrupted while being written; it may or may not have been sent"
                     )
                     uncertain = [(item, error) for item in current.items]
-                    if self._active is current.conn:
-                        self._active = None
-                    current.conn.failed = True
-                    current.conn.abort()
+                    self._break_locked(current.conn, "a write was interrupted")
             self._release_locked()
         complete(watched)
         fail(uncertain)
@@ -423,34 +425,34 @@ class Writer:
             error,
         )
         written, back = self._split_locked(pending)
-        if self._active is conn:
-            self._active = None
-        if conn.close_code is None:
-            conn.close_code, conn.close_reason = 1006, f"write failed: {error}"
-        conn.failed = True
-        conn.abort()
-        if self._stopped:  # nobody will flush the queue again
-            closed = self._closed or ClientClosedError("the client is closed")
-            dropped.extend((item, closed) for item in back)
-        else:
-            self._outbox.requeue(back)
+        self._break_locked(conn, f"write failed: {error}")
+        self._give_back_locked(back, dropped)
         return finish_unwatched(written, self.futures_lock)
 
     def _split_locked(self, pending: _Pending) -> tuple[list[Outgoing], list[Outgoing]]:
-        """The messages of ``pending`` that went out whole (counted) and the rest."""
-        offset = 0
-        written: list[Outgoing] = []
-        back: list[Outgoing] = []
-        for item in pending.items:
-            end = offset + len(item.data)
-            if end <= pending.sent:
-                written.append(item)
-                self.messages_out += 1
-                self.bytes_out += len(item.data)
-            else:
-                back.append(item)
-            offset = end
+        """:meth:`_Pending.split`, counting what went out (the lock is held)."""
+        written, back = pending.split()
+        self.messages_out += len(written)
+        self.bytes_out += sum(len(item.data) for item in written)
         return written, back
+
+    def _break_locked(self, conn: Connection, reason: str) -> None:
+        """``conn`` cannot be written any more: out of service; the supervisor replaces it."""
+        if self._active is conn:
+            self._active = None
+        if conn.close_code is None:
+            conn.close_code, conn.close_reason = 1006, reason
+        conn.failed = True
+        conn.abort()
+
+    def _give_back_locked(self, items: list[Outgoing], dropped: Failed) -> None:
+        """Put unwritten ``items`` back at the head of the queue, or, once stopped (nobody will
+        flush it again), into ``dropped`` to fail."""
+        if self._stopped:
+            closed = self._closed or ClientClosedError("the client is closed")
+            dropped.extend((item, closed) for item in items)
+        else:
+            self._outbox.requeue(items)
 
     def resume(self) -> None:
         """The socket under a parked write has room (supervisor): go on writing."""
@@ -513,11 +515,7 @@ class Writer:
             self._tail = None
             written, back = self._split_locked(tail)
             watched = finish_unwatched(written, self.futures_lock)
-            if self._stopped:
-                closed = self._closed or ClientClosedError("the client is closed")
-                dropped = [(item, closed) for item in back]
-            else:
-                self._outbox.requeue(back)
+            self._give_back_locked(back, dropped)
             pending = self._next_locked()
             if pending is None:
                 self._release_locked()

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from typing import Union
+from collections.abc import Mapping
+from typing import Any, Optional, Union
 
 from wsapi_client.spec._loader import load_spec
 from wsapi_client.spec._model import ApiSpec
 
-__all__ = ["load_spec_file"]
+__all__ = ["load_spec_file", "resolve_spec"]
 
 _SIZE = 32
 _cache: dict[str, tuple[tuple[int, int, int], ApiSpec]] = {}
@@ -44,3 +45,28 @@ def load_spec_file(source: Union[str, os.PathLike[str]]) -> ApiSpec:
             _cache.pop(next(iter(_cache)))
         _cache[path] = (stamp, spec)
     return spec
+
+
+_class_specs: dict[type, ApiSpec] = {}
+
+
+def resolve_spec(cls: type, spec: Any) -> Optional[ApiSpec]:
+    """The model a client of class ``cls`` uses: ``spec`` as given (an :class:`ApiSpec`, a path
+    or JSON text, a mapping), else the class's embedded ``spec_document`` (generated clients),
+    loaded once per class."""
+    if isinstance(spec, ApiSpec):
+        return spec
+    if isinstance(spec, (str, os.PathLike)):
+        return load_spec_file(spec)
+    if spec is not None:
+        return load_spec(spec)
+    document: Optional[Mapping[str, Any]] = getattr(cls, "spec_document", None)
+    if document is None:
+        return None
+    with _lock:
+        cached = _class_specs.get(cls)
+    if cached is None:
+        cached = load_spec(document, name=cls.__name__)
+        with _lock:
+            _class_specs[cls] = cached
+    return cached
