@@ -71,6 +71,7 @@ def _inside(args: argparse.Namespace) -> dict[str, object]:
         client.on_error(lambda e: events.append((time.monotonic(), f"error {e.message}")))
         client.send("SayHello", {"name": "before"}).result(5)
         gw.wait_until(lambda: len(gw.received) >= 1, timeout=5)
+        time.sleep(args.settle)  # let the last ACKs arrive: nothing unacknowledged at the cut
         _cut_link()
         cut = time.monotonic()
         futures = []
@@ -99,6 +100,9 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=180.0, help="give up after this long")
     parser.add_argument(
         "--idle", action="store_true", help="send nothing during the outage (keepalive alone)"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=1.0, help="seconds between the last send and the cut"
     )
     args = parser.parse_args()
     if args.inside:

@@ -279,10 +279,10 @@ class Supervisor:
                 if conn.ended or conn.retiring or conn.failed:
                     break
             tail = writer.tail_connection()
-            if tail is not None:
+            if tail is not None:  # a write is parked on a full socket: finish it when it can
                 tail.wait_writable(_DRAIN_SLICE)
                 writer.resume()
-                continue
+                now = self.clock()
             wake = min(wake, self._tend_retiring(now))
             if keepalive is not None:
                 due = self._keepalive(conn, keepalive, now)

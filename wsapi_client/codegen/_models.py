@@ -37,21 +37,25 @@ from wsapi_client.codegen._ir import (
     nullable,
     py_literal,
 )
+from wsapi_client.codegen._schemas import (
+    REF_PREFIX,
+    default_factory,
+    enum_member_name,
+    implied_type,
+    python_field_name,
+    resolve_ref,
+    schema_doc,
+    schema_object,
+    types_of,
+)
 from wsapi_client.spec._model import ApiSpec
-from wsapi_client.spec._naming import pascal_case, python_identifier, snake_case, upper_first
+from wsapi_client.spec._naming import pascal_case, python_identifier, upper_first
 
 __all__ = ["MODULE_NAMES", "ModelBuilder", "ModelSet"]
-
-REF_PREFIX = "#/components/schemas/"
 
 MODULE_NAMES = frozenset({"Any", "Literal", "Optional", "Union"})
 """Names ``models.py`` imports; a schema with one of these names gets a ``Model`` suffix."""
 
-FIELD_RESERVED = frozenset({"self", "attrs", "datetime", "enum"}) | frozenset(
-    {"bool", "dict", "float", "int", "list", "str"}
-)
-"""Field names that would shadow a name the class body uses (``self`` is attrs' ``__init__``
-argument; the others appear in annotations or defaults); such fields get a trailing ``_``."""
 
 # Keywords that do not change a schema's shape: an allOf of one part with only these is that part.
 _ANNOTATIONS = frozenset(
@@ -163,7 +167,7 @@ class ModelBuilder:
         return ModelSet(
             enums=tuple(self._enums[n] for n in sorted(self._enums)),
             classes=tuple(self._classes[n] for n in sorted(self._classes)),
-            aliases=tuple(self._ordered_aliases()),
+            aliases=tuple(_ordered_aliases(self._aliases)),
             unions=tuple(self._unions[n] for n in sorted(self._unions)),
         )
 
@@ -175,7 +179,7 @@ class ModelBuilder:
         if name not in self._schemas:
             raise SpecError(f"$ref to unknown schema {name!r}", f"{REF_PREFIX}{name}")
         pyname = self._component_names[name]
-        schema = self._schema_object(self._schemas[name], f"{REF_PREFIX}{name}")
+        schema = schema_object(self._schemas[name], f"{REF_PREFIX}{name}")
         ref: TypeExpr = Ref(pyname)
         if self._is_nullable(schema):
             ref = Nullable(ref)
@@ -220,48 +224,10 @@ class ModelBuilder:
         self._taken.add(name)
         return name
 
-    @staticmethod
-    def _field_name(wire: str, used: set[str]) -> str:
-        base = snake_case(wire).lstrip("_") or "field"
-        return python_identifier(base, FIELD_RESERVED | used)
-
-    @staticmethod
-    def _member_name(value: Union[str, int], used: set[str]) -> str:
-        if isinstance(value, int):
-            base = f"VALUE_MINUS_{-value}" if value < 0 else f"VALUE_{value}"
-        elif value == "":
-            base = "EMPTY"
-        else:
-            base = python_identifier(snake_case(value).upper()).strip("_") or "VALUE"
-            if not base.isidentifier():
-                base = f"V_{base}"
-        return python_identifier(base, used)
-
     # ------------------------------------------------------------------ schemas
 
-    def _schema_object(self, schema: Any, pointer: str) -> Mapping[str, Any]:
-        if isinstance(schema, bool):
-            return {}  # true accepts anything; false nothing, which the validator reports
-        if not isinstance(schema, Mapping):
-            raise SpecError(f"a schema must be an object, got {schema!r}", pointer)
-        return schema
-
-    def _resolve_ref(self, ref: Any) -> str:
-        if not isinstance(ref, str) or not ref.startswith(REF_PREFIX):
-            raise SpecError(f"only #/components/schemas/ references are supported, got {ref!r}")
-        return ref[len(REF_PREFIX) :]
-
-    @staticmethod
-    def _types_of(schema: Mapping[str, Any]) -> list[str]:
-        declared = schema.get("type")
-        if isinstance(declared, str):
-            return [declared]
-        if isinstance(declared, list):
-            return [t for t in declared if isinstance(t, str)]
-        return []
-
     def _is_nullable(self, schema: Mapping[str, Any]) -> bool:
-        if schema.get("nullable") is True or "null" in self._types_of(schema):
+        if schema.get("nullable") is True or "null" in types_of(schema):
             return True
         enum = schema.get("enum")
         return isinstance(enum, list) and None in enum
@@ -275,14 +241,14 @@ class ModelBuilder:
         properties: dict[str, Any] = dict(schema.get("properties") or {})
         required: list[str] = list(schema.get("required") or [])
         for raw_part in schema["allOf"] or []:
-            part = self._schema_object(raw_part, "allOf")
+            part = schema_object(raw_part, "allOf")
             if "$ref" in part:
-                name = self._resolve_ref(part["$ref"])
+                name = resolve_ref(part["$ref"])
                 if name in stack:
                     raise SpecError(f"allOf cycle through {name!r}", f"{REF_PREFIX}{name}")
                 if name not in self._schemas:
                     raise SpecError(f"$ref to unknown schema {name!r}", f"{REF_PREFIX}{name}")
-                target = self._schema_object(self._schemas[name], f"{REF_PREFIX}{name}")
+                target = schema_object(self._schemas[name], f"{REF_PREFIX}{name}")
                 flat = self._flatten(target, (*stack, name))
             else:
                 flat = self._flatten(part, stack)
@@ -315,9 +281,9 @@ class ModelBuilder:
 
     def _type(self, schema: Any, ctx: _Ctx) -> TypeExpr:
         """The type of an anonymous schema, hoisting a definition under ``ctx.name`` if needed."""
-        schema = self._schema_object(schema, ctx.name)
+        schema = schema_object(schema, ctx.name)
         if "$ref" in schema:
-            tp = self.component_type(self._resolve_ref(schema["$ref"]))
+            tp = self.component_type(resolve_ref(schema["$ref"]))
             return nullable(tp) if schema.get("nullable") is True else tp
         single = self._single_part(schema)
         if single is not None:
@@ -356,7 +322,7 @@ class ModelBuilder:
         self, schema: Mapping[str, Any], ctx: _Ctx, fixed_name: Optional[str]
     ) -> TypeExpr:
         """The type of a flattened schema, ignoring ``nullable`` (the caller applies it)."""
-        doc = self._doc(schema, ctx.doc)
+        doc = schema_doc(schema, ctx.doc)
         options = schema.get("oneOf") or schema.get("anyOf")
         if isinstance(options, list) and options:
             return self._union(schema, options, ctx, fixed_name, doc)
@@ -364,13 +330,13 @@ class ModelBuilder:
             return self._enum([schema["const"]], schema, ctx, fixed_name, doc)
         if isinstance(schema.get("enum"), list):
             return self._enum(schema["enum"], schema, ctx, fixed_name, doc)
-        types = [t for t in self._types_of(schema) if t != "null"]
+        types = [t for t in types_of(schema) if t != "null"]
         if len(types) > 1:
             sub = [self._core_type({**schema, "type": t}, ctx, None) for t in types]
             return self._define_union(sub, ctx=ctx, fixed_name=fixed_name, doc=doc)
-        kind = types[0] if types else self._implied_type(schema)
+        kind = types[0] if types else implied_type(schema)
         if kind is None:
-            return ANY if "null" not in self._types_of(schema) else Builtin("None")
+            return ANY if "null" not in types_of(schema) else Builtin("None")
         if kind == "string":
             fmt = schema.get("format")
             text = _SCALARS["string"]
@@ -386,22 +352,6 @@ class ModelBuilder:
         if kind == "object":
             return self._object(schema, ctx, fixed_name, doc)
         return ANY
-
-    @staticmethod
-    def _implied_type(schema: Mapping[str, Any]) -> Optional[str]:
-        if "properties" in schema or "additionalProperties" in schema or "required" in schema:
-            return "object"
-        if "items" in schema:
-            return "array"
-        return None
-
-    @staticmethod
-    def _doc(schema: Mapping[str, Any], fallback: str) -> str:
-        for key in ("description", "title"):
-            text = schema.get(key)
-            if isinstance(text, str) and text.strip():
-                return text.strip()
-        return fallback
 
     def _object(
         self, schema: Mapping[str, Any], ctx: _Ctx, fixed_name: Optional[str], doc: str
@@ -422,7 +372,7 @@ class ModelBuilder:
         fields: list[Field] = []
         used: set[str] = set()
         for wire, prop in properties.items():
-            field_name = self._field_name(wire, used)
+            field_name = python_field_name(wire, used)
             used.add(field_name)
             prop_ctx = _Ctx(
                 name=f"{name}{pascal_case(wire) or 'Field'}",
@@ -443,7 +393,7 @@ class ModelBuilder:
         if required:
             default = py_literal(tp.values[0]) if isinstance(tp, LiteralOf) else None
             return Field(name=name, wire=wire, type=tp, required=True, default=default, doc=doc)
-        default = self._default(tp, prop["default"]) if "default" in prop else None
+        default = _default_source(tp, prop["default"], self._enums) if "default" in prop else None
         if default is not None:
             return Field(name=name, wire=wire, type=tp, required=False, default=default, doc=doc)
         return Field(
@@ -455,48 +405,6 @@ class ModelBuilder:
             omit_if_none=True,
             doc=doc,
         )
-
-    def _default(self, tp: TypeExpr, value: Any) -> Optional[str]:
-        """Python source for a schema ``default``, or None when it is not simple to write."""
-        core = tp.inner if isinstance(tp, Nullable) else tp
-        if value is None:
-            return None
-        if isinstance(core, Builtin):
-            fits = {
-                "str": isinstance(value, str),
-                "int": isinstance(value, int) and not isinstance(value, bool),
-                "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-                "bool": isinstance(value, bool),
-                "Any": True,
-            }.get(core.name, False)
-            if not fits:
-                return None
-            if core.name == "float":
-                return py_literal(float(value))
-            if core.name == "Any" and isinstance(value, (list, dict)):
-                return self._factory(value)
-            return py_literal(value)
-        if isinstance(core, LiteralOf):
-            return py_literal(value) if value in core.values else None
-        if isinstance(core, Ref):
-            enum = self._enums.get(core.name)
-            if enum is not None:
-                for member, member_value in enum.members:
-                    if member_value == value and type(member_value) is type(value):
-                        return f"{enum.name}.{member}"
-            return None
-        if isinstance(core, (ListOf, MapOf)) and _plain_json_type(core):
-            if isinstance(value, list) and isinstance(core, ListOf):
-                return self._factory(value)
-            if isinstance(value, dict) and isinstance(core, MapOf):
-                return self._factory(value)
-        return None
-
-    @staticmethod
-    def _factory(value: Union[list[Any], dict[str, Any]]) -> str:
-        if not value:
-            return f"attrs.Factory({type(value).__name__})"
-        return f"attrs.Factory(lambda: {py_literal(value)})"
 
     # ------------------------------------------------------------------ enums and unions
 
@@ -535,7 +443,7 @@ class ModelBuilder:
         members: list[tuple[str, Union[str, int]]] = []
         for index, value in enumerate(unique):
             label: Union[str, int] = names[index] if use_names else value  # type: ignore[index]
-            member = self._member_name(label, used)
+            member = enum_member_name(label, used)
             used.add(member)
             members.append((member, value))
         name = fixed_name or self._fresh(ctx.name)
@@ -627,12 +535,12 @@ class ModelBuilder:
         for tp, option in zip(types, schemas):
             if "$ref" in option:
                 core = tp.inner if isinstance(tp, Nullable) else tp
-                pairs[self._resolve_ref(option["$ref"])] = core.name  # type: ignore[union-attr]
+                pairs[resolve_ref(option["$ref"])] = core.name  # type: ignore[union-attr]
         explicit = discriminator.get("mapping")
         if isinstance(explicit, Mapping):
             for value, target in explicit.items():
                 ref = target if str(target).startswith("#") else f"{REF_PREFIX}{target}"
-                tp = self.component_type(self._resolve_ref(ref))
+                tp = self.component_type(resolve_ref(ref))
                 core = tp.inner if isinstance(tp, Nullable) else tp
                 if not isinstance(core, Ref) or core.name not in classes:
                     return None
@@ -640,32 +548,6 @@ class ModelBuilder:
         return tuple(pairs.items()) if pairs else None
 
     # ------------------------------------------------------------------ ordering
-
-    def _ordered_aliases(self) -> list[Alias]:
-        """Aliases in dependency order (an alias is evaluated at import, so what it names must
-        exist); a cycle made only of aliases is broken with ``Any``."""
-        done: dict[str, Alias] = {}
-        visiting: set[str] = set()
-
-        def visit(name: str) -> None:
-            if name in done:
-                return
-            visiting.add(name)
-            alias = self._aliases[name]
-            cyclic: set[str] = set()
-            for ref in sorted(set(alias.type.refs())):
-                if ref in visiting:
-                    cyclic.add(ref)
-                elif ref in self._aliases:
-                    visit(ref)
-            if cyclic:
-                alias = attrs.evolve(alias, type=_replace_refs(alias.type, cyclic))
-            visiting.discard(name)
-            done[name] = alias
-
-        for name in sorted(self._aliases):
-            visit(name)
-        return list(done.values())
 
 
 def _plain_json_type(tp: TypeExpr) -> bool:
@@ -693,3 +575,67 @@ def _replace_refs(tp: TypeExpr, names: set[str]) -> TypeExpr:
     if isinstance(tp, UnionOf):
         return UnionOf(tuple(_replace_refs(o, names) for o in tp.options))
     return tp
+
+
+def _ordered_aliases(aliases: Mapping[str, Alias]) -> list[Alias]:
+    """Aliases in dependency order (an alias is evaluated at import, so what it names must
+    exist); a cycle made only of aliases is broken with ``Any``."""
+    done: dict[str, Alias] = {}
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        visiting.add(name)
+        alias = aliases[name]
+        cyclic: set[str] = set()
+        for ref in sorted(set(alias.type.refs())):
+            if ref in visiting:
+                cyclic.add(ref)
+            elif ref in aliases:
+                visit(ref)
+        if cyclic:
+            alias = attrs.evolve(alias, type=_replace_refs(alias.type, cyclic))
+        visiting.discard(name)
+        done[name] = alias
+
+    for name in sorted(aliases):
+        visit(name)
+    return list(done.values())
+
+
+def _default_source(tp: TypeExpr, value: Any, enums: Mapping[str, EnumDef]) -> Optional[str]:
+    """Python source for a schema ``default``, or None when it is not simple to write."""
+    core = tp.inner if isinstance(tp, Nullable) else tp
+    if value is None:
+        return None
+    if isinstance(core, Builtin):
+        fits = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "Any": True,
+        }.get(core.name, False)
+        if not fits:
+            return None
+        if core.name == "float":
+            return py_literal(float(value))
+        if core.name == "Any" and isinstance(value, (list, dict)):
+            return default_factory(value)
+        return py_literal(value)
+    if isinstance(core, LiteralOf):
+        return py_literal(value) if value in core.values else None
+    if isinstance(core, Ref):
+        enum = enums.get(core.name)
+        if enum is not None:
+            for member, member_value in enum.members:
+                if member_value == value and type(member_value) is type(value):
+                    return f"{enum.name}.{member}"
+        return None
+    if isinstance(core, (ListOf, MapOf)) and _plain_json_type(core):
+        if isinstance(value, list) and isinstance(core, ListOf):
+            return default_factory(value)
+        if isinstance(value, dict) and isinstance(core, MapOf):
+            return default_factory(value)
+    return None
