@@ -11,7 +11,7 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -21,8 +21,12 @@ from urllib.parse import parse_qsl
 from websockets.http11 import Request, Response
 
 from wsapi_client._errors import MessageTooLargeError
+from wsapi_client.emulator._authorizer import RequestAuthorizer
+from wsapi_client.emulator._backend import ConnectionDescription
 from wsapi_client.emulator._connection import GatewayConnection
 from wsapi_client.emulator._ids import IdSource
+from wsapi_client.emulator._integrations import LambdaRuntime, Refusal
+from wsapi_client.emulator._lambda import ApiInfo, ConnectionInfo, LambdaHandler
 from wsapi_client.emulator._management import ManagementServer
 from wsapi_client.emulator._records import (
     ConnectRequest,
@@ -32,9 +36,11 @@ from wsapi_client.emulator._records import (
     HandshakeRecord,
     HeaderMap,
     ReceivedMessage,
+    ThrottledError,
 )
 from wsapi_client.emulator._routes import RouteTable
 from wsapi_client.emulator._sigv4 import Identity, SignatureError, verify_sigv4_target
+from wsapi_client.emulator._throttle import TokenBucket
 from wsapi_client.spec._model import ApiSpec
 
 __all__ = ["Handler", "LocalGateway"]
@@ -49,6 +55,10 @@ DisconnectHook = Callable[[str], None]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _FORBIDDEN = '{"message":"Forbidden"}'
+_MOCK_RESPONSE = '{"statusCode":200}'
+_TOO_MANY = "Too Many Requests"
+_ENDPOINT_ENV = "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"
+_SPECIAL_ROUTES = ("$connect", "$disconnect", "$default")
 _INTERNAL_ERROR = '{"message": "Internal server error"}'
 _NOT_JSON: Any = object()
 _OMITTED: Any = object()
@@ -105,6 +115,16 @@ class LocalGateway:
         callback_port: int = 0,
         close_timeout: float = 2.0,
         record_messages: bool = True,
+        region: Optional[str] = None,
+        account_id: str = "123456789012",
+        api_id: Optional[str] = None,
+        iam_session_tokens: Optional[Mapping[str, str]] = None,
+        integration_timeout: float = 29.0,
+        concurrent_handlers: bool = False,
+        mock_integrations: bool = False,
+        connection_rate: Optional[float] = None,
+        message_rate: Optional[float] = None,
+        export_env: bool = False,
     ) -> None:
         if not stage or "/" in stage:
             raise ValueError(f"stage must be a non-empty name without '/', not {stage!r}")
@@ -124,11 +144,31 @@ class LocalGateway:
         self.validate = validate
         self.log_frames = log_frames
         self.record_messages = record_messages
+        self.region = region or "us-east-1"
+        self.iam_region = region
+        """The region SigV4 signatures must name (None: any), from ``region``."""
+        self.iam_session_tokens: Optional[dict[str, str]] = (
+            None if iam_session_tokens is None else dict(iam_session_tokens)
+        )
+        self.account_id = account_id
+        self.api_id = api_id or _api_id()
+        self.mock_integrations = mock_integrations
+        self.export_env = export_env
+        self._connection_bucket = None if connection_rate is None else TokenBucket(connection_rate)
+        self._message_bucket = None if message_rate is None else TokenBucket(message_rate)
+        self._saved_env: dict[str, Optional[str]] = {}
         self._requested_port = port
         self._callback_port = callback_port
         self._routes = RouteTable.from_spec(self.spec, validate=True)
         self._ids = IdSource()
         self._handlers: dict[str, Handler] = {}
+        self._lambda = LambdaRuntime(
+            self._ids,
+            timeout=integration_timeout,
+            concurrent=concurrent_handlers,
+            region=self.region,
+            account_id=account_id,
+        )
         self._connect_hooks: list[ConnectHook] = []
         self._disconnect_hooks: list[DisconnectHook] = []
 
@@ -179,6 +219,15 @@ class LocalGateway:
             target=self._accept_loop, name="wsapi-emulator-accept", daemon=True
         )
         self._started = True
+        self._lambda.api = ApiInfo(
+            api_id=self.api_id,
+            region=self.region,
+            account_id=self.account_id,
+            stage=self.stage,
+            domain_name=f"{_url_host(self.host)}:{management.port}",
+        )
+        if self.export_env:
+            self._export_env()
         self._accept_thread.start()
         management.start()
         _log.info("emulator serving %s (management API %s)", self.url, self.callback_url)
@@ -216,6 +265,8 @@ class LocalGateway:
                 conn.shutdown()
         for conn in conns:
             conn.thread.join()
+        self._lambda.invoker.stop(grace=max(self.close_timeout, 1.0))
+        self._restore_env()
         _log.info("emulator stopped")
 
     def __enter__(self) -> LocalGateway:
@@ -300,6 +351,70 @@ class LocalGateway:
         self._disconnect_hooks.append(fn)
         return fn
 
+    def lambda_route(self, name: str, handler: Optional[LambdaHandler] = None) -> Callable[[F], F]:
+        """Bind a function written for Lambda, ``handler(event, context)``, to a route.
+
+        ``name`` is a route key (or operation name) of the model, ``"$connect"``,
+        ``"$disconnect"`` or ``"$default"``.  The function gets API Gateway's WebSocket proxy
+        event and a Lambda-like context; a route's return value is not sent to the client
+        (the PDK configures no route responses); a ``$connect`` function refuses the
+        handshake with a non-2xx ``statusCode``.  It replaces a :meth:`route` handler of the
+        same route.  Usable as a decorator.
+        """
+        key = name if name in _SPECIAL_ROUTES else self._route_key(name)
+
+        def register(fn: F) -> F:
+            self._lambda.bind(key, fn)
+            self._handlers.pop(key, None)
+            return fn
+
+        if handler is not None:
+            register(handler)
+        return register
+
+    def set_authorizer(self, function: LambdaHandler, identity_sources: Sequence[str] = ()) -> None:
+        """Guard ``$connect`` with a Lambda REQUEST authorizer.
+
+        ``identity_sources`` are ``route.request.header.NAME`` or
+        ``route.request.querystring.NAME``: a handshake lacking one is refused with 401
+        without calling the function.  The returned policy must allow ``execute-api:Invoke``
+        on ``arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/$connect``; its
+        ``principalId`` and ``context`` become ``requestContext.authorizer`` of every later
+        event of the connection.  A route has one authorization type, so this cannot be
+        combined with ``iam_keys``.
+        """
+        if self.iam_keys:
+            raise ValueError("$connect has one authorization type: iam_keys or an authorizer")
+        self._lambda.authorizer = RequestAuthorizer(function, tuple(identity_sources))
+
+    @property
+    def lambda_routes(self) -> list[str]:
+        """The routes bound to Lambda functions, sorted."""
+        return sorted(self._lambda.functions)
+
+    @property
+    def integration_timeout(self) -> float:
+        """Seconds an integration may run before the client gets ``Endpoint request timed out``."""
+        return self._lambda.timeout
+
+    def _export_env(self) -> None:
+        """Point boto3's ``apigatewaymanagementapi`` clients of this process at the emulator."""
+        values = {_ENDPOINT_ENV: self.callback_url}
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            if not os.environ.get(name):
+                values[name] = self.region
+        for name, value in values.items():
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
     # --- sending to clients -------------------------------------------------------------
 
     def post_to_connection(self, connection_id: str, route: str, payload: Any = _OMITTED) -> None:
@@ -327,6 +442,8 @@ class LocalGateway:
         conn = self._connections.get(connection_id)
         if conn is None or not conn.send_message(data, fragment=fragment):
             raise GoneError(connection_id)
+        # Messages to the client count as activity for the idle timeout.
+        conn.last_active = time.monotonic()
         if self.log_frames:
             _log.info("(%s) Sent %d bytes to the client", connection_id, size)
 
@@ -552,6 +669,7 @@ class LocalGateway:
         """Answer one handshake like API Gateway's ``$connect``; logged before it is answered."""
         path, query, headers = _parse_request(request)
         conn.user_agent = headers.get("User-Agent", "")
+        conn.handshake_at_wall = time.time()
         response, reason = self._admit_handshake(conn, request, path, query, headers)
         status = response.status_code
         self._log_handshake(
@@ -605,6 +723,9 @@ class LocalGateway:
             return refuse(refusal[0], refusal[1], "refused by refuse_next()")
         if path.rstrip("/") != f"/{self.stage}":
             return refuse(403, _FORBIDDEN, f"no stage at {path!r}")
+        if self._connection_bucket is not None and not self._connection_bucket.take():
+            body = json.dumps({"message": _TOO_MANY})
+            return refuse(429, body, "connection rate exceeded (connection_rate)")
         identity: Optional[Identity] = None
         if self.iam_keys:
             try:
@@ -616,6 +737,12 @@ class LocalGateway:
             return response, response.body.decode("utf-8", "replace").strip()
         connection_id = self._ids.connection_id()
         conn.connection_id = connection_id
+        items = _query_items(request)
+        if self._lambda.authorizer is not None:
+            authorized = self._lambda.authorize(_connection_info(conn), headers, items)
+            if isinstance(authorized, Refusal):
+                return refuse(authorized.status, authorized.body, authorized.reason)
+            conn.authorizer = authorized
         connect = ConnectRequest(
             connection_id=connection_id,
             headers=headers,
@@ -623,6 +750,7 @@ class LocalGateway:
             path=path,
             source_ip=conn.source_ip,
             identity=identity,
+            query_items=tuple(items),
         )
         for hook in list(self._connect_hooks):
             try:
@@ -633,6 +761,12 @@ class LocalGateway:
             except Exception:
                 _log.exception("$connect hook failed for %s", connection_id)
                 return refuse(500, _INTERNAL_ERROR, "a $connect hook raised")
+        if self._lambda.get("$connect") is not None:
+            result = self._lambda.connect(_connection_info(conn), headers, items, conn.authorizer)
+            if isinstance(result, Refusal):
+                return refuse(result.status, result.body, result.reason)
+            if result.subprotocol is not None:
+                response.headers["Sec-WebSocket-Protocol"] = result.subprotocol
         return response, ""
 
     def _check_iam(self, request: Request, headers: HeaderMap) -> Identity:
@@ -643,6 +777,8 @@ class LocalGateway:
             headers.raw_items(),
             keys=self.iam_keys,
             now=datetime.now(timezone.utc),
+            region=self.iam_region,
+            session_tokens=self.iam_session_tokens,
         )
 
     def _on_ping(self, conn: GatewayConnection) -> None:
@@ -660,6 +796,9 @@ class LocalGateway:
         connection_id = conn.connection_id
         assert connection_id is not None
         request_id = self._ids.request_id()
+        if self._message_bucket is not None and not self._message_bucket.take():
+            self._reject(conn, None, data, request_id, _TOO_MANY)
+            return
         body: Any = _NOT_JSON
         if isinstance(data, str):
             with contextlib.suppress(ValueError):
@@ -675,6 +814,9 @@ class LocalGateway:
                 data,
             )
         if route is None:
+            if self._lambda.get("$default") is not None:
+                self._invoke(conn, "$default", data, request_id)
+                return
             default = self._handlers.get("$default")
             if default is None:
                 self._reject(
@@ -687,9 +829,59 @@ class LocalGateway:
         if self.validate and route.validator is not None and not route.validator(body):
             self._reject(conn, route.key, data, request_id, "Invalid request body")
             return
+        if self._lambda.get(route.key) is not None:
+            self._invoke(conn, route.key, data, request_id)
+            return
         handler = self._handlers.get(route.key)
         payload = body.get("payload")
         self._integrate(conn, route.key, handler, payload, raw=data, request_id=request_id)
+        if handler is None and self.mock_integrations:
+            # The PDK's MockIntegrations.mockAll(): the mock's response is sent as a frame.
+            conn.send_message(_MOCK_RESPONSE)
+
+    def _invoke(
+        self, conn: GatewayConnection, route: str, data: Union[str, bytes], request_id: str
+    ) -> None:
+        """Run a route's Lambda function; record the message once it has settled.
+
+        Sequential (the default): this connection's next message waits until the function
+        returned or timed out.  With ``concurrent_handlers`` it does not wait.
+        """
+        connection_id = conn.connection_id
+        assert connection_id is not None
+        payload: Any = data
+        if isinstance(data, str):
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(data)
+                payload = parsed.get("payload") if route != "$default" else parsed
+
+        def settled(error: Optional[str]) -> None:
+            if error is not None:
+                conn.send_message(_error_frame(error, connection_id, request_id))
+            self._record(
+                ReceivedMessage(connection_id, route, payload, data, time.time(), request_id, error)
+            )
+
+        invocation = self._lambda.message(
+            _connection_info(conn),
+            route,
+            data,
+            request_id=request_id,
+            authorizer=conn.authorizer,
+            settled=settled,
+        )
+        if not self._lambda.concurrent:
+            invocation.wait()
+
+    def _record(self, message: ReceivedMessage) -> None:
+        with self._cond:
+            self._message_count += 1
+            if self.record_messages:
+                self._received.append(message)
+            self._route_counts[message.route or ""] = (
+                self._route_counts.get(message.route or "", 0) + 1
+            )
+            self._cond.notify_all()
 
     def _integrate(
         self,
@@ -754,6 +946,8 @@ class LocalGateway:
                 initiated_by=initiated_by,
                 at=time.time(),
             )
+            if self._lambda.get("$disconnect") is not None:
+                self._lambda.disconnect(_connection_info(conn), code, reason, conn.authorizer)
             for hook in list(self._disconnect_hooks):
                 try:
                     hook(connection_id)
@@ -774,19 +968,61 @@ class LocalGateway:
                 del self._connections[connection_id]
             self._cond.notify_all()
 
-    # --- management API (called on management threads) --------------------------------
+    # --- management API backend (called on management threads) ------------------------
 
-    def _management_get(self, connection_id: str) -> GatewayConnection:
+    def new_request_id(self) -> str:
+        """A fresh request id, as the management API's ``x-amzn-RequestId``."""
+        return self._ids.request_id()
+
+    def post_data(self, connection_id: str, data: Union[str, bytes]) -> None:
+        """What ``POST @connections/{id}`` does: send ``data`` (continuation frames if long).
+
+        Raises ``GoneError``, ``MessageTooLargeError``, or ``ThrottledError`` when the
+        ``message_rate`` throttle is empty.
+        """
+        if self._message_bucket is not None and not self._message_bucket.take():
+            raise ThrottledError("message")
+        self._post(connection_id, data, fragment=True)
+
+    def describe_connection(self, connection_id: str) -> ConnectionDescription:
+        """What ``GET @connections/{id}`` answers; GoneError for an unknown or closed id."""
         conn = self._connections.get(connection_id)
         if conn is None or not conn.is_open:
             raise GoneError(connection_id)
-        return conn
+        return ConnectionDescription(
+            connected_at=conn.connected_at_wall,
+            last_active_at=conn.last_active_wall,
+            source_ip=conn.source_ip,
+            user_agent=conn.user_agent,
+        )
 
 
 def _parse_request(request: Request) -> tuple[str, dict[str, str], HeaderMap]:
     path, _, query_string = request.path.partition("?")
     query = dict(parse_qsl(query_string, keep_blank_values=True))
     return path, query, HeaderMap(request.headers.raw_items())
+
+
+def _query_items(request: Request) -> list[tuple[str, str]]:
+    """Every query parameter in order, repeated names kept (for multi-value maps)."""
+    return parse_qsl(request.path.partition("?")[2], keep_blank_values=True)
+
+
+def _api_id() -> str:
+    """Ten lowercase letters and digits, like an API Gateway API id."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[b % len(alphabet)] for b in os.urandom(10))
+
+
+def _connection_info(conn: GatewayConnection) -> ConnectionInfo:
+    connection_id = conn.connection_id
+    assert connection_id is not None
+    return ConnectionInfo(
+        connection_id=connection_id,
+        connected_at=conn.handshake_at_wall,
+        source_ip=conn.source_ip,
+        user_agent=conn.user_agent,
+    )
 
 
 def _url_host(host: str) -> str:
