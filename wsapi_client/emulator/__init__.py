@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from wsapi_client.emulator._bindings import lambda_gateway
     from wsapi_client.emulator._gateway import Handler, LocalGateway
+    from wsapi_client.emulator._invoker import InvocationInfo, current_invocation
+    from wsapi_client.emulator._lambda import LambdaContext
     from wsapi_client.emulator._records import (
         ConnectRequest,
         Deny,
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
         HandshakeRecord,
         HeaderMap,
         ReceivedMessage,
+        ThrottledError,
     )
 
 SAMPLE_API = Path(__file__).with_name("sample_api.json")
@@ -35,8 +39,13 @@ _EXPORTS: dict[str, str] = {
     "Handler": "wsapi_client.emulator._gateway",
     "HandshakeRecord": "wsapi_client.emulator._records",
     "HeaderMap": "wsapi_client.emulator._records",
+    "InvocationInfo": "wsapi_client.emulator._invoker",
+    "LambdaContext": "wsapi_client.emulator._lambda",
     "LocalGateway": "wsapi_client.emulator._gateway",
     "ReceivedMessage": "wsapi_client.emulator._records",
+    "ThrottledError": "wsapi_client.emulator._records",
+    "current_invocation": "wsapi_client.emulator._invoker",
+    "lambda_gateway": "wsapi_client.emulator._bindings",
 }
 
 __all__ = [
@@ -48,8 +57,13 @@ __all__ = [
     "Handler",
     "HandshakeRecord",
     "HeaderMap",
+    "InvocationInfo",
+    "LambdaContext",
     "LocalGateway",
     "ReceivedMessage",
+    "ThrottledError",
+    "current_invocation",
+    "lambda_gateway",
     "missing_dependencies",
 ]
 
