@@ -46,6 +46,7 @@ def _send(api: Any, connection_id: str, route: str, payload: Any) -> bool:
 def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with LOCK:
         EVENTS.append(event)
+    print(f"connected from {event['requestContext']['identity']['sourceIp']}")
     return {"statusCode": 200}
 
 
@@ -75,6 +76,8 @@ def say_hello(event: dict[str, Any], context: Any) -> dict[str, Any]:
     caller = event["requestContext"]["connectionId"]
     name = json.loads(event["body"])["payload"]["name"]
     api = _management(event)
+    if name == "boom":
+        raise ValueError("the handler failed on purpose")
     if name == "bye":
         api.delete_connection(ConnectionId=caller)
         return {"statusCode": 200}
