@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from wsapi_client.emulator._gateway import LocalGateway
     from wsapi_client.spec._model import ApiSpec
 
-__all__ = ["bind", "handlers_from_module", "lambda_gateway", "load_callable"]
+__all__ = ["bind", "gateway_for_test", "handlers_from_module", "lambda_gateway", "load_callable"]
+
+_BINDING_KEYS = frozenset({"handlers", "authorizer", "identity_sources"})
 
 _SPECIAL = {"connect": "$connect", "disconnect": "$disconnect", "default": "$default"}
 
@@ -117,14 +119,26 @@ def lambda_gateway(
 ) -> LocalGateway:
     """A ``LocalGateway`` (not started) hosting a project's Lambda code.
 
-    ``export_env`` defaults to True here, so handlers that build their
+    ``export_env`` defaults to True when there are handlers, so those that build their
     ``apigatewaymanagementapi`` client from ``AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI``
     reach the emulator.
     """
     from wsapi_client.emulator._gateway import LocalGateway
 
-    options.setdefault("export_env", True)
+    options.setdefault("export_env", handlers is not None)
     gateway = LocalGateway(spec, **options)
     return bind(
         gateway, handlers=handlers, authorizer=authorizer, identity_sources=identity_sources
     )
+
+
+def gateway_for_test(
+    spec: Any, options: Mapping[str, Any], bindings: Mapping[str, Any]
+) -> LocalGateway:
+    """The pytest fixture's gateway (not started): ``options`` plus a ``wsapi_lambda`` marker's
+    ``bindings`` (``handlers``, ``authorizer``, ``identity_sources``)."""
+    unknown = set(bindings) - _BINDING_KEYS
+    if unknown:
+        allowed = ", ".join(sorted(_BINDING_KEYS))
+        raise ValueError(f"wsapi_lambda takes {allowed}, not {', '.join(sorted(unknown))}")
+    return lambda_gateway(spec, **{**options, **bindings})
