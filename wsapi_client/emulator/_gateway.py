@@ -91,11 +91,14 @@ class LocalGateway:
     on ``$request.body.route`` to the model's ``client_to_server``/``bidirectional``
     operations, validated with the PDK's request models, handed to the handler registered
     with :meth:`route` (a route without handler accepts and records, like a deployed
-    integration that returns nothing), and recorded in :attr:`received`.
+    integration that returns nothing), and recorded in :attr:`received`.  Functions written
+    for Lambda are bound with :meth:`lambda_route` and :meth:`set_authorizer`.
 
-    Threads: one accepting connections, one per connection (which also runs the handlers for
-    that connection's messages, in order), one for the management API plus one per open
-    management connection.  All are named ``wsapi-emulator-...`` and :meth:`stop` joins them.
+    Threads: one accepting connections, one per connection (which also runs the :meth:`route`
+    handlers for that connection's messages, in order), one for the management API plus one
+    per open management connection, and for Lambda functions one per invocation plus one
+    watchdog for the integration timeout.  All are named ``wsapi-emulator-...`` and
+    :meth:`stop` joins them (waiting for running integrations up to their timeout).
     """
 
     def __init__(
@@ -316,6 +319,7 @@ class LocalGateway:
 
         def register(fn: F) -> F:
             self._handlers[key] = fn
+            self._lambda.functions.pop(key, None)
             return fn
 
         if handler is not None:
