@@ -53,19 +53,23 @@ class Invocation:
         self._on_done = on_done
         self._on_timeout = on_timeout
         self._lock = threading.Lock()
+        self._claimed = False
         self._settled = threading.Event()
         self.timed_out = False
 
     def _settle(self, how: Callable[[], None], *, timeout: bool) -> None:
+        """The first of finish/expire wins; waiters wake once its callback has run."""
         with self._lock:
-            if self._settled.is_set():
+            if self._claimed:
                 return
+            self._claimed = True
             self.timed_out = timeout
-            self._settled.set()
         try:
             how()
         except Exception:
             _log.exception("(%s) settling the invocation failed", self.info.request_id)
+        finally:
+            self._settled.set()
 
     def finish(self, result: Any, error: Optional[BaseException]) -> None:
         """The handler returned or raised (ignored once the deadline settled it)."""
