@@ -198,7 +198,10 @@ def run(args: argparse.Namespace) -> int:
             sources = ", ".join(args.identity_source) or "no identity source"
             print(f"Authorizer: {args.authorizer} ({sources})")
         print("Press Ctrl-C to stop.", flush=True)
-        stop.wait()
+        # Woken at least every half second: a signal delivered to another thread (handlers'
+        # threads are many) only runs its Python handler when the main thread runs bytecode.
+        while not stop.wait(0.5):
+            pass
     finally:
         gateway.stop()
         restore()
