@@ -819,7 +819,8 @@ class LocalGateway:
             )
         if route is None:
             if self._lambda.get("$default") is not None:
-                self._invoke(conn, "$default", data, request_id)
+                payload = data if body is _NOT_JSON else body
+                self._invoke(conn, "$default", data, payload, request_id)
                 return
             default = self._handlers.get("$default")
             if default is None:
@@ -834,7 +835,7 @@ class LocalGateway:
             self._reject(conn, route.key, data, request_id, "Invalid request body")
             return
         if self._lambda.get(route.key) is not None:
-            self._invoke(conn, route.key, data, request_id)
+            self._invoke(conn, route.key, data, body.get("payload"), request_id)
             return
         handler = self._handlers.get(route.key)
         payload = body.get("payload")
@@ -844,7 +845,12 @@ class LocalGateway:
             conn.send_message(_MOCK_RESPONSE)
 
     def _invoke(
-        self, conn: GatewayConnection, route: str, data: Union[str, bytes], request_id: str
+        self,
+        conn: GatewayConnection,
+        route: str,
+        data: Union[str, bytes],
+        payload: Any,
+        request_id: str,
     ) -> None:
         """Run a route's Lambda function; record the message once it has settled.
 
@@ -853,11 +859,6 @@ class LocalGateway:
         """
         connection_id = conn.connection_id
         assert connection_id is not None
-        payload: Any = data
-        if isinstance(data, str):
-            with contextlib.suppress(ValueError):
-                parsed = json.loads(data)
-                payload = parsed.get("payload") if route != "$default" else parsed
 
         def settled(error: Optional[str]) -> None:
             if error is not None:
