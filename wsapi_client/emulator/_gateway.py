@@ -24,10 +24,12 @@ from wsapi_client._errors import MessageTooLargeError
 from wsapi_client.emulator._authorizer import RequestAuthorizer
 from wsapi_client.emulator._backend import ConnectionDescription
 from wsapi_client.emulator._connection import GatewayConnection
+from wsapi_client.emulator._faults import FaultControls
 from wsapi_client.emulator._ids import IdSource
 from wsapi_client.emulator._integrations import LambdaRuntime, Refusal
 from wsapi_client.emulator._lambda import ApiInfo, ConnectionInfo, LambdaHandler
 from wsapi_client.emulator._management import ManagementServer
+from wsapi_client.emulator._recording import Recording
 from wsapi_client.emulator._records import (
     ConnectRequest,
     Deny,
@@ -62,7 +64,6 @@ _SPECIAL_ROUTES = ("$connect", "$disconnect", "$default")
 _INTERNAL_ERROR = '{"message": "Internal server error"}'
 _NOT_JSON: Any = object()
 _OMITTED: Any = object()
-_WAIT_SLICE = 0.05  # seconds: wait_until re-checks at least this often, for outside state
 _STOP_GRACE = 0.3  # seconds stop() gives clients to answer the closing handshake
 
 
@@ -83,7 +84,7 @@ def _coerce_spec(spec: Union[ApiSpec, str, os.PathLike[str], Mapping[str, Any]])
     return loaded
 
 
-class LocalGateway:
+class LocalGateway(Recording, FaultControls):
     """API Gateway for a WebSocket API model, on loopback, in background threads.
 
     ``with LocalGateway(spec) as gw:`` serves ``gw.url`` (WebSocket) and ``gw.callback_url``
@@ -176,15 +177,9 @@ class LocalGateway:
         self._disconnect_hooks: list[DisconnectHook] = []
 
         self._cond = threading.Condition(threading.RLock())
-        self._connections: dict[str, GatewayConnection] = {}
-        self._all: set[GatewayConnection] = set()
-        self._received: list[ReceivedMessage] = []
-        self._rejected: list[ReceivedMessage] = []
-        self._route_counts: dict[str, int] = {}
-        self._message_count = 0
-        self._handshakes: list[HandshakeRecord] = []
-        self._disconnects: list[DisconnectRecord] = []
-        self._pings = 0
+        self._connections = {}
+        self._all = set()
+        self._init_recording()
         self._refuse: list[tuple[int, str]] = []
         self._hang_pending = 0
         self._answer_pings = True
@@ -451,174 +446,6 @@ class LocalGateway:
         if self.log_frames:
             _log.info("(%s) Sent %d bytes to the client", connection_id, size)
 
-    # --- fault controls -----------------------------------------------------------------
-
-    def drop_all(self) -> None:
-        """Abort every TCP connection without a close frame (clients see 1006)."""
-        with self._cond:
-            conns = list(self._all)
-        for conn in conns:
-            conn.abort()
-
-    def close_all(self, code: int = 1001, reason: str = "Going away") -> None:
-        """Start the closing handshake on every open connection."""
-        with self._cond:
-            conns = list(self._connections.values())
-        for conn in conns:
-            conn.close(code, reason)
-
-    def close_connection(self, connection_id: str, code: int = 1000, reason: str = "") -> None:
-        """Close one connection with ``code`` and ``reason``; GoneError if it is not open."""
-        conn = self._connections.get(connection_id)
-        if conn is None or not conn.close(code, reason):
-            raise GoneError(connection_id)
-
-    def delete_connection(self, connection_id: str) -> None:
-        """What the management API's DELETE does: close the connection (1000)."""
-        self.close_connection(connection_id, 1000, "")
-
-    def refuse_next(self, n: int = 1, status: int = 503, body: str = "") -> None:
-        """Answer the next ``n`` handshakes with HTTP ``status`` and ``body``."""
-        if not 400 <= status <= 599:
-            raise ValueError(f"refuse_next needs a 4xx or 5xx status, not {status}")
-        with self._cond:
-            self._refuse.extend([(status, body)] * n)
-
-    def hang_next(self, n: int = 1) -> None:
-        """Accept the next ``n`` TCP connections but never answer their handshake."""
-        with self._cond:
-            self._hang_pending += n
-
-    @property
-    def answer_pings(self) -> bool:
-        """False simulates a half-open network path on the connections open at that moment.
-
-        Setting it to False mutes every open connection: pings go unanswered and nothing at
-        all is written to them (the gateway still reads).  Connections opened afterwards are
-        not muted, so a client that detects the dead path can reconnect.  Setting it to True
-        unmutes them.
-        """
-        return self._answer_pings
-
-    @answer_pings.setter
-    def answer_pings(self, value: bool) -> None:
-        with self._cond:
-            self._answer_pings = bool(value)
-            for conn in self._all:
-                conn.muted = not value
-
-    # --- recording ----------------------------------------------------------------------
-
-    @property
-    def connections(self) -> list[str]:
-        """Ids of the connections currently open (a snapshot)."""
-        with self._cond:
-            return list(self._connections)
-
-    @property
-    def received(self) -> list[ReceivedMessage]:
-        """Every message that reached an integration, in arrival order (a snapshot)."""
-        with self._cond:
-            return list(self._received)
-
-    @property
-    def rejected(self) -> list[ReceivedMessage]:
-        """Messages answered with ``Forbidden`` or ``Invalid request body`` (a snapshot)."""
-        with self._cond:
-            return list(self._rejected)
-
-    @property
-    def message_count(self) -> int:
-        """How many messages were routed to an integration (counted even when not recorded)."""
-        return self._message_count
-
-    @property
-    def handshake_log(self) -> list[HandshakeRecord]:
-        """Every handshake attempt, accepted or not, in order (a snapshot)."""
-        with self._cond:
-            return list(self._handshakes)
-
-    @property
-    def disconnect_log(self) -> list[DisconnectRecord]:
-        """How every opened connection ended, in order (a snapshot)."""
-        with self._cond:
-            return list(self._disconnects)
-
-    @property
-    def pings_received(self) -> int:
-        """How many ping frames clients sent (answered or not)."""
-        return self._pings
-
-    @property
-    def connect_count(self) -> int:
-        """How many handshakes were attempted (accepted, refused or hung)."""
-        with self._cond:
-            return len(self._handshakes)
-
-    def clear_received(self) -> None:
-        """Forget the recorded messages (counters included)."""
-        with self._cond:
-            self._received.clear()
-            self._rejected.clear()
-            self._route_counts.clear()
-            self._message_count = 0
-
-    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Block until ``predicate()`` is truthy and return its value, or raise TimeoutError.
-
-        The predicate is re-checked on every gateway event (message, handshake, open,
-        close) and at least every 50 ms, so it may also look at state outside the gateway.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate()
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"condition not met within {timeout} s")
-                self._cond.wait(min(remaining, _WAIT_SLICE))
-
-    def wait_for_messages(
-        self, n: int, timeout: float = 5.0, route: Optional[str] = None
-    ) -> list[ReceivedMessage]:
-        """Block until ``n`` messages (of ``route``, if given) are recorded; return the first ``n``.
-
-        Messages are recorded once their handler has returned, so its effects are visible.
-        """
-        key = None if route is None else self._route_key(route)
-
-        def count() -> int:
-            return len(self._received) if key is None else self._route_counts.get(key, 0)
-
-        try:
-            self.wait_until(lambda: count() >= n, timeout)
-        except TimeoutError:
-            with self._cond:
-                routes = [m.route for m in self._received]
-            what = "messages" if key is None else f"{key} messages"
-            raise TimeoutError(
-                f"{count()} of {n} {what} received within {timeout} s; received routes: {routes}"
-            ) from None
-        with self._cond:
-            matching = [m for m in self._received if key is None or m.route == key]
-        return matching[:n]
-
-    def wait_for_connections(self, n: int, timeout: float = 5.0) -> list[str]:
-        """Block until exactly ``n`` connections are open; return their ids."""
-        try:
-            self.wait_until(lambda: len(self._connections) == n, timeout)
-        except TimeoutError:
-            raise TimeoutError(
-                f"{len(self._connections)} connections open, not {n}, after {timeout} s"
-            ) from None
-        return self.connections
-
-    def _notify(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
     # --- connection side (called on connection threads) -------------------------------
 
     def _accept_loop(self) -> None:
@@ -785,16 +612,6 @@ class LocalGateway:
             session_tokens=self.iam_session_tokens,
         )
 
-    def _on_ping(self, conn: GatewayConnection) -> None:
-        with self._cond:
-            self._pings += 1
-            self._cond.notify_all()
-
-    def _log_handshake(self, record: HandshakeRecord) -> None:
-        with self._cond:
-            self._handshakes.append(record)
-            self._cond.notify_all()
-
     def _dispatch(self, conn: GatewayConnection, data: Union[str, bytes]) -> None:
         """Route one message, run its integration and record it (the hot path)."""
         connection_id = conn.connection_id
@@ -877,16 +694,6 @@ class LocalGateway:
         )
         if not self._lambda.concurrent:
             invocation.wait()
-
-    def _record(self, message: ReceivedMessage) -> None:
-        with self._cond:
-            self._message_count += 1
-            if self.record_messages:
-                self._received.append(message)
-            self._route_counts[message.route or ""] = (
-                self._route_counts.get(message.route or "", 0) + 1
-            )
-            self._cond.notify_all()
 
     def _integrate(
         self,
