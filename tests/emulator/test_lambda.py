@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -258,3 +259,33 @@ def test_bad_handler_names_are_refused(sample_spec: ApiSpec) -> None:
         lambda_gateway(sample_spec, handlers="tests.emulator.lambda_app.auth")
     with pytest.raises(ValueError, match="cannot import"):
         lambda_gateway(sample_spec, handlers="tests.emulator.no_such_module")
+
+
+def test_stop_returns_while_a_handler_is_stuck(
+    sample_spec: ApiSpec, connect: Connector, caplog: pytest.LogCaptureFixture
+) -> None:
+    release = threading.Event()
+    gw = LocalGateway(sample_spec, integration_timeout=0.2, close_timeout=0.2)
+    gw.lambda_route("SayHello", lambda event, context: release.wait(10))
+    gw.start()
+    try:
+        ws = connect(gw.url)
+        ws.send('{"route":"SayHello","payload":{"name":"x"}}')
+        assert recv_json(ws)["message"] == "Endpoint request timed out"
+        started = time.monotonic()
+        gw.stop()
+        assert time.monotonic() - started < 3
+        assert "handlers still running after the gateway stopped" in caplog.text
+    finally:
+        release.set()
+        gw.stop()
+
+
+def test_route_and_lambda_route_replace_each_other(sample_spec: ApiSpec) -> None:
+    gw = LocalGateway(sample_spec)
+    gw.lambda_route("SayHello", lambda event, context: None)
+    assert gw.lambda_routes == ["SayHello"]
+    gw.route("SayHello", lambda connection_id, payload: None)
+    assert gw.lambda_routes == []
+    gw.lambda_route("$connect")(lambda event, context: None)
+    assert gw.lambda_routes == ["$connect"]
