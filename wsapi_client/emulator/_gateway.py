@@ -97,7 +97,7 @@ class LocalGateway(Recording, FaultControls):
 
     Threads: one accepting connections, one per connection (which also runs the :meth:`route`
     handlers for that connection's messages, in order), one for the management API plus one
-    per open management connection, and for Lambda functions one per invocation plus one
+    per open management connection, and for Lambda functions a pool of workers plus one
     watchdog for the integration timeout.  All are named ``wsapi-emulator-...`` and
     :meth:`stop` joins them (waiting for running integrations up to their timeout).
     """

@@ -1,7 +1,7 @@
-"""Running Lambda handlers: one thread per invocation, a deadline per invocation, one watchdog.
+"""Running Lambda handlers: pooled threads, a deadline per invocation, one watchdog.
 
 API Gateway gives an integration 29 seconds; past that the client gets ``Endpoint request timed
-out`` while the function may run on.  Each invocation runs on its own thread
+out`` while the function may run on.  Each invocation runs on a worker thread
 (``wsapi-emulator-lambda-N``) so that the connection's thread can stop waiting for it at the
 deadline, or not wait at all (concurrent mode, as the service invokes once per message, with no
 ordering).  A single watchdog thread (``wsapi-emulator-timeouts``, started on first use) fires
@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import queue
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -85,16 +86,28 @@ class Invocation:
 
 
 class Invoker:
-    """Starts invocations, times them out, and joins their threads when the gateway stops."""
+    """Runs invocations on pooled threads, times them out, and joins the threads on stop.
+
+    The pool grows when every worker is busy (a stuck handler keeps its worker, as a stuck
+    Lambda keeps its instance) and its threads stay until :meth:`stop`: reusing them saves a
+    thread start per message.  The watchdog is woken only when a new deadline is the earliest.
+    """
 
     def __init__(self, timeout: float) -> None:
         if timeout <= 0:
             raise ValueError(f"integration_timeout must be positive seconds, not {timeout!r}")
         self.timeout = float(timeout)
         self._cond = threading.Condition()
+        """Guards the deadlines, the worker list and ``_stopping``; wakes the watchdog."""
+        self._pool_lock = threading.Lock()
+        """Guards ``_idle`` (never notified: finishing work wakes nobody)."""
         self._deadlines: list[tuple[float, int, Invocation]] = []
         self._order = itertools.count()
-        self._threads: set[threading.Thread] = set()
+        self._tasks: queue.SimpleQueue[Optional[tuple[Invocation, Callable[[], Any]]]] = (
+            queue.SimpleQueue()
+        )
+        self._workers: list[threading.Thread] = []
+        self._idle = 0
         self._numbers = itertools.count(1)
         self._watchdog: Optional[threading.Thread] = None
         self._stopping = False
@@ -107,14 +120,9 @@ class Invoker:
         on_done: Outcome,
         on_timeout: Callable[[], None],
     ) -> Invocation:
-        """Run ``run()`` on a new thread under the deadline; returns at once."""
+        """Run ``run()`` on a worker under the deadline; returns at once."""
         invocation = Invocation(info, on_done, on_timeout)
-        thread = threading.Thread(
-            target=self._run,
-            args=(invocation, run),
-            name=f"wsapi-emulator-lambda-{next(self._numbers)}",
-            daemon=True,
-        )
+        entry = (time.monotonic() + self.timeout, next(self._order), invocation)
         with self._cond:
             if self._stopping:
                 raise RuntimeError("the gateway is stopping")
@@ -123,37 +131,55 @@ class Invoker:
                     target=self._watch, name="wsapi-emulator-timeouts", daemon=True
                 )
                 self._watchdog.start()
-            heapq.heappush(
-                self._deadlines,
-                (time.monotonic() + self.timeout, next(self._order), invocation),
-            )
-            self._threads.add(thread)
-            self._cond.notify_all()
-        thread.start()
+            heapq.heappush(self._deadlines, entry)
+            if self._deadlines[0] is entry:
+                self._cond.notify_all()
+            with self._pool_lock:
+                reuse = self._idle > 0
+                if reuse:
+                    self._idle -= 1
+            worker = None
+            if not reuse:
+                worker = threading.Thread(
+                    target=self._work,
+                    name=f"wsapi-emulator-lambda-{next(self._numbers)}",
+                    daemon=True,
+                )
+                self._workers.append(worker)
+        self._tasks.put((invocation, run))
+        if worker is not None:
+            worker.start()
         return invocation
 
-    def _run(self, invocation: Invocation, run: Callable[[], Any]) -> None:
-        _local.info = invocation.info
-        try:
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            invocation, run = task
+            _local.info = invocation.info
             try:
                 result = run()
             except Exception as exc:
                 invocation.finish(None, exc)
             else:
                 invocation.finish(result, None)
-        finally:
-            _local.info = None
-            with self._cond:
-                self._threads.discard(threading.current_thread())
-                self._cond.notify_all()
+            finally:
+                _local.info = None
+                with self._pool_lock:
+                    self._idle += 1
 
     def _watch(self) -> None:
         with self._cond:
             while not self._stopping:
                 now = time.monotonic()
                 due: list[Invocation] = []
-                while self._deadlines and self._deadlines[0][0] <= now:
-                    due.append(heapq.heappop(self._deadlines)[2])
+                while self._deadlines and (
+                    self._deadlines[0][0] <= now or self._deadlines[0][2].wait(0)
+                ):
+                    invocation = heapq.heappop(self._deadlines)[2]
+                    if not invocation.wait(0):
+                        due.append(invocation)
                 if due:
                     self._cond.release()
                     try:
@@ -162,14 +188,11 @@ class Invoker:
                     finally:
                         self._cond.acquire()
                     continue
-                # Settled invocations leave their entries; drop them so the heap stays small.
-                self._deadlines = [d for d in self._deadlines if not d[2].wait(0)]
-                heapq.heapify(self._deadlines)
                 wait = self._deadlines[0][0] - now if self._deadlines else None
                 self._cond.wait(wait)
 
     def stop(self, grace: float) -> list[str]:
-        """Stop the watchdog and join handler threads for up to ``grace`` seconds.
+        """Stop the watchdog and the workers, waiting up to ``grace`` seconds for busy ones.
 
         Returns the names of handler threads still running (a handler that never returns).
         """
@@ -177,13 +200,15 @@ class Invoker:
             self._stopping = True
             self._cond.notify_all()
             watchdog = self._watchdog
+            workers = list(self._workers)
         if watchdog is not None:
             watchdog.join()
+        for _ in workers:
+            self._tasks.put(None)
         deadline = time.monotonic() + grace
-        with self._cond:
-            while self._threads and time.monotonic() < deadline:
-                self._cond.wait(deadline - time.monotonic())
-            left = sorted(t.name for t in self._threads)
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        left = sorted(w.name for w in workers if w.is_alive())
         if left:
             _log.warning("handlers still running after the gateway stopped: %s", ", ".join(left))
         return left
