@@ -4,11 +4,14 @@ API Gateway checks the identity sources first (a missing one answers 401 and the
 not called), then calls the authorizer and evaluates its IAM policy for
 ``execute-api:Invoke`` on the ``$connect`` method ARN: an explicit Deny wins, else an Allow must
 match, else the request is denied (403).  A result that is not a policy answers 500.
-``principalId`` and ``context`` become ``requestContext.authorizer`` of the connection's events.
+``principalId`` and ``context`` become ``requestContext.authorizer`` of the connection's events,
+with the context's numbers and booleans as strings, as REST proxy events carry them (the
+WebSocket guide does not say; docs/emulator.md lists it as the emulator's reading).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -142,5 +145,6 @@ def evaluate_policy(result: Any, method_arn: str) -> tuple[bool, dict[str, Any]]
                 f"context[{key!r}] is a {type(value).__name__}: only strings, numbers and "
                 "booleans are allowed"
             )
-        authorizer[str(key)] = value
+        # Non-string values reach the integration as strings (true -> "true", 3 -> "3").
+        authorizer[str(key)] = value if isinstance(value, str) else json.dumps(value)
     return allowed and not denied, authorizer
