@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -118,3 +119,42 @@ def test_without_the_extra_the_fixture_skips(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 skipped" in result.stdout
     assert "wsapi-client[emulator]" in result.stdout
+
+
+def test_marker_binds_a_users_lambda_code(tmp_path: Path) -> None:
+    (tmp_path / "handlers.py").write_text(
+        textwrap.dedent("""
+        import json, os
+        import boto3
+
+        def say_hello(event, context):
+            ctx = event["requestContext"]
+            api = boto3.client("apigatewaymanagementapi")  # endpoint from the environment
+            name = json.loads(event["body"])["payload"]["name"]
+            data = {"route": "SendGreeting", "payload": {"greeting": f"Hello {name}"}}
+            api.post_to_connection(ConnectionId=ctx["connectionId"], Data=json.dumps(data))
+    """)
+    )
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent("""
+        import pytest
+        from wsapi_client import WebSocketClient
+
+        @pytest.mark.wsapi_lambda(handlers="handlers")
+        def test_my_handler(wsapi_gateway, wsapi_spec, monkeypatch):
+            monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+            monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+            with WebSocketClient.connect(wsapi_gateway.url, spec=wsapi_spec) as client:
+                with client.expect("SendGreeting") as reply:
+                    client.send("SayHello", {"name": "plugin"})
+                assert reply.result(timeout=5) == {"greeting": "Hello plugin"}
+
+        @pytest.mark.wsapi_lambda(handler="typo")
+        def test_typo_is_named(wsapi_gateway):
+            pass
+    """)
+    )
+    result = run_pytest(tmp_path, f"--wsapi-spec={SAMPLE_API}", "--strict-markers")
+    # "1 passed, 1 warning, 1 error" where boto3 warns about the Python version.
+    assert re.search(r"\b1 passed\b.*\b1 error\b", result.stdout), result.stdout + result.stderr
+    assert "wsapi_lambda takes authorizer, handlers, identity_sources, not handler" in result.stdout

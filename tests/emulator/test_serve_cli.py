@@ -137,3 +137,52 @@ def test_sigterm_is_a_clean_stop(served: Callable[..., Served]) -> None:
     run.process.send_signal(signal.SIGTERM)
     assert run.process.wait(10) == 0
     run.wait_for(run.stdout, "Stopped.")
+
+
+def test_serve_hosts_lambda_handlers_and_an_authorizer(
+    served: Callable[..., Served], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLAMBDA")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    run = served(
+        str(SAMPLE_API),
+        "--quiet",
+        "--handlers",
+        "tests.emulator.lambda_app.chat",
+        "--authorizer",
+        "tests.emulator.lambda_app.auth:handler",
+        "--identity-source",
+        "route.request.querystring.token",
+    )
+    url = run.wait_for(run.stdout, "WebSocket URL:").split()[-1]
+    run.wait_for(run.stdout, "Lambda handlers: $connect, $disconnect, SayHello")
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(f"{url}?token=bad", timeout=5)
+    assert refused.value.status_code == 403
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(url, timeout=5)
+    assert refused.value.status_code == 401
+    ws = websocket.create_connection(f"{url}?token=good", timeout=5)
+    try:
+        # What the $connect handler printed, labelled with its connection and request id.
+        printed = run.wait_for(run.stdout, "connected from 127.0.0.1")
+        assert re.match(r"\[\S{16} \S{16}\] connected from", printed)
+        ws.send(json.dumps({"route": "SayHello", "payload": {"name": "cli"}}))
+        assert json.loads(ws.recv()) == {
+            "route": "SendGreeting",
+            "payload": {"greeting": "Hello cli from 127.0.0.1!"},
+        }
+        ws.send(json.dumps({"route": "SayHello", "payload": {"name": "boom"}}))
+        assert json.loads(ws.recv())["message"] == "Internal server error"
+        failed = run.wait_for(run.stderr, "raised ValueError: the handler failed on purpose")
+        assert re.search(r"\[\S{16} \S{16}\]", failed)
+    finally:
+        ws.shutdown()
+    run.process.send_signal(signal.SIGTERM)
+    assert run.process.wait(10) == 0
+
+
+def test_serve_refuses_a_bad_handler_module(served: Callable[..., Served]) -> None:
+    run = served(str(SAMPLE_API), "--handlers", "tests.emulator.no_such_module")
+    assert run.process.wait(15) == 2
+    run.wait_for(run.stderr, "cannot import the handler module")

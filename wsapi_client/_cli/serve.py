@@ -1,9 +1,15 @@
-"""``wsapi-client serve SPEC``: the local API Gateway emulator in the foreground until Ctrl-C."""
+"""``wsapi-client serve SPEC``: the local API Gateway emulator in the foreground until Ctrl-C.
+
+With ``--handlers`` and ``--authorizer`` it hosts the project's Lambda code (see
+``wsapi_client.emulator._bindings`` for the naming convention); what the handlers print or log
+is labelled with the connection and request id.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -69,12 +75,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="log connections only, not every message",
     )
+    lambdas = parser.add_argument_group("Lambda code")
+    lambdas.add_argument(
+        "--handlers",
+        metavar="MODULE",
+        help="bind handler(event, context) functions from MODULE: its HANDLERS mapping, or "
+        "functions named after the operations in snake_case plus connect/disconnect/default",
+    )
+    lambdas.add_argument(
+        "--authorizer",
+        metavar="MODULE:FUNCTION",
+        help="a REQUEST authorizer guarding $connect",
+    )
+    lambdas.add_argument(
+        "--identity-source",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="route.request.header.NAME or route.request.querystring.NAME; repeatable",
+    )
+    lambdas.add_argument(
+        "--integration-timeout",
+        type=float,
+        default=29.0,
+        metavar="SECONDS",
+        help="answer 'Endpoint request timed out' after this long (default: %(default)s)",
+    )
+    lambdas.add_argument(
+        "--concurrent-handlers",
+        action="store_true",
+        help="run a connection's handlers concurrently, as the service may",
+    )
+    lambdas.add_argument(
+        "--mock-integrations",
+        action="store_true",
+        help='answer every message of a route without handler with {"statusCode":200}, '
+        "like the PDK's MockIntegrations.mockAll()",
+    )
+    lambdas.add_argument(
+        "--region", default=None, help="region of ARNs and events; IAM then checks it too"
+    )
+    limits = parser.add_argument_group("throttling (off by default)")
+    limits.add_argument(
+        "--connection-rate",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="refuse handshakes above this rate with 429",
+    )
+    limits.add_argument(
+        "--message-rate",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="answer messages and management posts above this rate with 429",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C (exit 130) or SIGTERM (exit 0); 2 for a bad model or setup."""
     try:
-        from wsapi_client.emulator import LocalGateway
+        from wsapi_client.emulator import lambda_gateway
     except ImportError as exc:
         print(f"wsapi-client serve: {exc}", file=sys.stderr)
         return 2
@@ -87,9 +148,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"wsapi-client serve: cannot load {args.spec}: {exc}", file=sys.stderr)
         return 2
     logging.getLogger("wsapi_client.emulator").setLevel(logging.INFO)
+    # Like `python -m`, so `--handlers myproject.handlers` imports from the project folder.
+    if (args.handlers or args.authorizer) and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    if args.identity_source and not args.authorizer:
+        print("wsapi-client serve: --identity-source needs --authorizer", file=sys.stderr)
+        return 2
     try:
-        gateway = LocalGateway(
+        gateway = lambda_gateway(
             spec,
+            handlers=args.handlers,
+            authorizer=args.authorizer,
+            identity_sources=args.identity_source,
+            integration_timeout=args.integration_timeout,
+            concurrent_handlers=args.concurrent_handlers,
+            mock_integrations=args.mock_integrations,
+            region=args.region,
+            connection_rate=args.connection_rate,
+            message_rate=args.message_rate,
             host=args.host,
             port=args.port,
             callback_port=args.callback_port,
@@ -103,6 +179,10 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"wsapi-client serve: {exc}", file=sys.stderr)
         return 2
+    from wsapi_client.emulator._logs import label_handler_output
+
+    labelled, unlabel = label_handler_output(sys.stdout)
+    real_stdout, sys.stdout = sys.stdout, labelled
     stop = threading.Event()
     received: list[int] = []
     restore = _stop_on_signals(stop, received)
@@ -113,11 +193,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"Callback URL:  {gateway.callback_url}")
         if args.iam_key:
             print(f"IAM: SigV4 required ({len(args.iam_key)} key(s))")
+        if gateway.lambda_routes:
+            print(f"Lambda handlers: {', '.join(gateway.lambda_routes)}")
+        if args.authorizer:
+            sources = ", ".join(args.identity_source) or "no identity source"
+            print(f"Authorizer: {args.authorizer} ({sources})")
         print("Press Ctrl-C to stop.", flush=True)
-        stop.wait()
+        # Woken at least every half second: a signal delivered to another thread (handlers'
+        # threads are many) only runs its Python handler when the main thread runs bytecode.
+        while not stop.wait(0.5):
+            pass
     finally:
         gateway.stop()
         restore()
+        sys.stdout = real_stdout
+        unlabel()
     print("Stopped.", flush=True)
     return 130 if signal.SIGINT in received else 0
 

@@ -3,6 +3,13 @@
 ``pip install 'wsapi-client[emulator]'`` installs what it needs (websockets, jsonschema).
 Names are imported on first use, so the pytest plugin in this package loads without the extra
 and a missing dependency is reported by name when the emulator is actually used.
+
+The parts, one job each: ``_gateway`` (``LocalGateway``: handshakes, routing, integrations),
+``_connection`` (one client connection and its thread), ``_routes`` and ``_validator`` (route
+table, request models), ``_recording`` and ``_faults`` (what tests see and break),
+``_management`` behind ``_backend`` (the ``@connections`` API), ``_sigv4`` (IAM), ``_lambda``,
+``_integrations``, ``_invoker`` and ``_authorizer`` (hosting Lambda code), ``_bindings`` (binding
+it by name, for the CLI and the pytest plugin), ``_throttle``, ``_logs``, ``_records``, ``_ids``.
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from wsapi_client.emulator._bindings import lambda_gateway
     from wsapi_client.emulator._gateway import Handler, LocalGateway
+    from wsapi_client.emulator._invoker import InvocationInfo, current_invocation
+    from wsapi_client.emulator._lambda import LambdaContext
     from wsapi_client.emulator._records import (
         ConnectRequest,
         Deny,
@@ -22,6 +32,7 @@ if TYPE_CHECKING:
         HandshakeRecord,
         HeaderMap,
         ReceivedMessage,
+        ThrottledError,
     )
 
 SAMPLE_API = Path(__file__).with_name("sample_api.json")
@@ -35,8 +46,13 @@ _EXPORTS: dict[str, str] = {
     "Handler": "wsapi_client.emulator._gateway",
     "HandshakeRecord": "wsapi_client.emulator._records",
     "HeaderMap": "wsapi_client.emulator._records",
+    "InvocationInfo": "wsapi_client.emulator._invoker",
+    "LambdaContext": "wsapi_client.emulator._lambda",
     "LocalGateway": "wsapi_client.emulator._gateway",
     "ReceivedMessage": "wsapi_client.emulator._records",
+    "ThrottledError": "wsapi_client.emulator._records",
+    "current_invocation": "wsapi_client.emulator._invoker",
+    "lambda_gateway": "wsapi_client.emulator._bindings",
 }
 
 __all__ = [
@@ -48,8 +64,13 @@ __all__ = [
     "Handler",
     "HandshakeRecord",
     "HeaderMap",
+    "InvocationInfo",
+    "LambdaContext",
     "LocalGateway",
     "ReceivedMessage",
+    "ThrottledError",
+    "current_invocation",
+    "lambda_gateway",
     "missing_dependencies",
 ]
 

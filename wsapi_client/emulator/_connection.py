@@ -136,6 +136,10 @@ class GatewayConnection:
         self.accepted_at = time.monotonic()
         self.opened_at = 0.0
         self.connected_at_wall = 0.0
+        self.handshake_at_wall = 0.0
+        """When the handshake request was read: ``requestContext.connectedAt`` of its events."""
+        self.authorizer: Optional[dict[str, Any]] = None
+        """``requestContext.authorizer`` of this connection's events (from its authorizer)."""
         self.last_active = self.accepted_at
         self.last_active_wall = time.time()
         self.close_deadline: Optional[float] = None

@@ -11,7 +11,7 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -21,9 +21,15 @@ from urllib.parse import parse_qsl
 from websockets.http11 import Request, Response
 
 from wsapi_client._errors import MessageTooLargeError
+from wsapi_client.emulator._authorizer import RequestAuthorizer
+from wsapi_client.emulator._backend import ConnectionDescription
 from wsapi_client.emulator._connection import GatewayConnection
+from wsapi_client.emulator._faults import FaultControls
 from wsapi_client.emulator._ids import IdSource
+from wsapi_client.emulator._integrations import LambdaRuntime, Refusal
+from wsapi_client.emulator._lambda import ApiInfo, ConnectionInfo, LambdaHandler
 from wsapi_client.emulator._management import ManagementServer
+from wsapi_client.emulator._recording import Recording
 from wsapi_client.emulator._records import (
     ConnectRequest,
     Deny,
@@ -32,9 +38,11 @@ from wsapi_client.emulator._records import (
     HandshakeRecord,
     HeaderMap,
     ReceivedMessage,
+    ThrottledError,
 )
 from wsapi_client.emulator._routes import RouteTable
 from wsapi_client.emulator._sigv4 import Identity, SignatureError, verify_sigv4_target
+from wsapi_client.emulator._throttle import TokenBucket
 from wsapi_client.spec._model import ApiSpec
 
 __all__ = ["Handler", "LocalGateway"]
@@ -49,10 +57,13 @@ DisconnectHook = Callable[[str], None]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _FORBIDDEN = '{"message":"Forbidden"}'
+_MOCK_RESPONSE = '{"statusCode":200}'
+_TOO_MANY = "Too Many Requests"
+_ENDPOINT_ENV = "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"
+_SPECIAL_ROUTES = ("$connect", "$disconnect", "$default")
 _INTERNAL_ERROR = '{"message": "Internal server error"}'
 _NOT_JSON: Any = object()
 _OMITTED: Any = object()
-_WAIT_SLICE = 0.05  # seconds: wait_until re-checks at least this often, for outside state
 _STOP_GRACE = 0.3  # seconds stop() gives clients to answer the closing handshake
 
 
@@ -73,7 +84,7 @@ def _coerce_spec(spec: Union[ApiSpec, str, os.PathLike[str], Mapping[str, Any]])
     return loaded
 
 
-class LocalGateway:
+class LocalGateway(Recording, FaultControls):
     """API Gateway for a WebSocket API model, on loopback, in background threads.
 
     ``with LocalGateway(spec) as gw:`` serves ``gw.url`` (WebSocket) and ``gw.callback_url``
@@ -81,11 +92,14 @@ class LocalGateway:
     on ``$request.body.route`` to the model's ``client_to_server``/``bidirectional``
     operations, validated with the PDK's request models, handed to the handler registered
     with :meth:`route` (a route without handler accepts and records, like a deployed
-    integration that returns nothing), and recorded in :attr:`received`.
+    integration that returns nothing), and recorded in :attr:`received`.  Functions written
+    for Lambda are bound with :meth:`lambda_route` and :meth:`set_authorizer`.
 
-    Threads: one accepting connections, one per connection (which also runs the handlers for
-    that connection's messages, in order), one for the management API plus one per open
-    management connection.  All are named ``wsapi-emulator-...`` and :meth:`stop` joins them.
+    Threads: one accepting connections, one per connection (which also runs the :meth:`route`
+    handlers for that connection's messages, in order), one for the management API plus one
+    per open management connection, and for Lambda functions a pool of workers plus one
+    watchdog for the integration timeout.  All are named ``wsapi-emulator-...`` and
+    :meth:`stop` joins them (waiting for running integrations up to their timeout).
     """
 
     def __init__(
@@ -105,6 +119,16 @@ class LocalGateway:
         callback_port: int = 0,
         close_timeout: float = 2.0,
         record_messages: bool = True,
+        region: Optional[str] = None,
+        account_id: str = "123456789012",
+        api_id: Optional[str] = None,
+        iam_session_tokens: Optional[Mapping[str, str]] = None,
+        integration_timeout: float = 29.0,
+        concurrent_handlers: bool = False,
+        mock_integrations: bool = False,
+        connection_rate: Optional[float] = None,
+        message_rate: Optional[float] = None,
+        export_env: bool = False,
     ) -> None:
         if not stage or "/" in stage:
             raise ValueError(f"stage must be a non-empty name without '/', not {stage!r}")
@@ -124,24 +148,38 @@ class LocalGateway:
         self.validate = validate
         self.log_frames = log_frames
         self.record_messages = record_messages
+        self.region = region or "us-east-1"
+        self.iam_region = region
+        """The region SigV4 signatures must name (None: any), from ``region``."""
+        self.iam_session_tokens: Optional[dict[str, str]] = (
+            None if iam_session_tokens is None else dict(iam_session_tokens)
+        )
+        self.account_id = account_id
+        self.api_id = api_id or _api_id()
+        self.mock_integrations = mock_integrations
+        self.export_env = export_env
+        self._connection_bucket = None if connection_rate is None else TokenBucket(connection_rate)
+        self._message_bucket = None if message_rate is None else TokenBucket(message_rate)
+        self._saved_env: dict[str, Optional[str]] = {}
         self._requested_port = port
         self._callback_port = callback_port
         self._routes = RouteTable.from_spec(self.spec, validate=True)
         self._ids = IdSource()
         self._handlers: dict[str, Handler] = {}
+        self._lambda = LambdaRuntime(
+            self._ids,
+            timeout=integration_timeout,
+            concurrent=concurrent_handlers,
+            region=self.region,
+            account_id=account_id,
+        )
         self._connect_hooks: list[ConnectHook] = []
         self._disconnect_hooks: list[DisconnectHook] = []
 
         self._cond = threading.Condition(threading.RLock())
-        self._connections: dict[str, GatewayConnection] = {}
-        self._all: set[GatewayConnection] = set()
-        self._received: list[ReceivedMessage] = []
-        self._rejected: list[ReceivedMessage] = []
-        self._route_counts: dict[str, int] = {}
-        self._message_count = 0
-        self._handshakes: list[HandshakeRecord] = []
-        self._disconnects: list[DisconnectRecord] = []
-        self._pings = 0
+        self._connections = {}
+        self._all = set()
+        self._init_recording()
         self._refuse: list[tuple[int, str]] = []
         self._hang_pending = 0
         self._answer_pings = True
@@ -179,6 +217,15 @@ class LocalGateway:
             target=self._accept_loop, name="wsapi-emulator-accept", daemon=True
         )
         self._started = True
+        self._lambda.api = ApiInfo(
+            api_id=self.api_id,
+            region=self.region,
+            account_id=self.account_id,
+            stage=self.stage,
+            domain_name=f"{_url_host(self.host)}:{management.port}",
+        )
+        if self.export_env:
+            self._export_env()
         self._accept_thread.start()
         management.start()
         _log.info("emulator serving %s (management API %s)", self.url, self.callback_url)
@@ -216,6 +263,8 @@ class LocalGateway:
                 conn.shutdown()
         for conn in conns:
             conn.thread.join()
+        self._lambda.invoker.stop(grace=max(self.close_timeout, 1.0))
+        self._restore_env()
         _log.info("emulator stopped")
 
     def __enter__(self) -> LocalGateway:
@@ -296,6 +345,7 @@ class LocalGateway:
 
         def register(fn: F) -> F:
             self._handlers[key] = fn
+            self._lambda.functions.pop(key, None)
             return fn
 
         if handler is not None:
@@ -331,6 +381,70 @@ class LocalGateway:
         self._disconnect_hooks.append(fn)
         return fn
 
+    def lambda_route(self, name: str, handler: Optional[LambdaHandler] = None) -> Callable[[F], F]:
+        """Bind a function written for Lambda, ``handler(event, context)``, to a route.
+
+        ``name`` is a route key (or operation name) of the model, ``"$connect"``,
+        ``"$disconnect"`` or ``"$default"``.  The function gets API Gateway's WebSocket proxy
+        event and a Lambda-like context; a route's return value is not sent to the client
+        (the PDK configures no route responses); a ``$connect`` function refuses the
+        handshake with a non-2xx ``statusCode``.  It replaces a :meth:`route` handler of the
+        same route.  Usable as a decorator.
+        """
+        key = name if name in _SPECIAL_ROUTES else self._route_key(name)
+
+        def register(fn: F) -> F:
+            self._lambda.bind(key, fn)
+            self._handlers.pop(key, None)
+            return fn
+
+        if handler is not None:
+            register(handler)
+        return register
+
+    def set_authorizer(self, function: LambdaHandler, identity_sources: Sequence[str] = ()) -> None:
+        """Guard ``$connect`` with a Lambda REQUEST authorizer.
+
+        ``identity_sources`` are ``route.request.header.NAME`` or
+        ``route.request.querystring.NAME``: a handshake lacking one is refused with 401
+        without calling the function.  The returned policy must allow ``execute-api:Invoke``
+        on ``arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/$connect``; its
+        ``principalId`` and ``context`` become ``requestContext.authorizer`` of every later
+        event of the connection.  A route has one authorization type, so this cannot be
+        combined with ``iam_keys``.
+        """
+        if self.iam_keys:
+            raise ValueError("$connect has one authorization type: iam_keys or an authorizer")
+        self._lambda.authorizer = RequestAuthorizer(function, tuple(identity_sources))
+
+    @property
+    def lambda_routes(self) -> list[str]:
+        """The routes bound to Lambda functions, sorted."""
+        return sorted(self._lambda.functions)
+
+    @property
+    def integration_timeout(self) -> float:
+        """Seconds an integration may run before the client gets ``Endpoint request timed out``."""
+        return self._lambda.timeout
+
+    def _export_env(self) -> None:
+        """Point boto3's ``apigatewaymanagementapi`` clients of this process at the emulator."""
+        values = {_ENDPOINT_ENV: self.callback_url}
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            if not os.environ.get(name):
+                values[name] = self.region
+        for name, value in values.items():
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
     # --- sending to clients -------------------------------------------------------------
 
     def post_to_connection(self, connection_id: str, route: str, payload: Any = _OMITTED) -> None:
@@ -358,176 +472,10 @@ class LocalGateway:
         conn = self._connections.get(connection_id)
         if conn is None or not conn.send_message(data, fragment=fragment):
             raise GoneError(connection_id)
+        # Messages to the client count as activity for the idle timeout.
+        conn.last_active = time.monotonic()
         if self.log_frames:
             _log.info("(%s) Sent %d bytes to the client", connection_id, size)
-
-    # --- fault controls -----------------------------------------------------------------
-
-    def drop_all(self) -> None:
-        """Abort every TCP connection without a close frame (clients see 1006)."""
-        with self._cond:
-            conns = list(self._all)
-        for conn in conns:
-            conn.abort()
-
-    def close_all(self, code: int = 1001, reason: str = "Going away") -> None:
-        """Start the closing handshake on every open connection."""
-        with self._cond:
-            conns = list(self._connections.values())
-        for conn in conns:
-            conn.close(code, reason)
-
-    def close_connection(self, connection_id: str, code: int = 1000, reason: str = "") -> None:
-        """Close one connection with ``code`` and ``reason``; GoneError if it is not open."""
-        conn = self._connections.get(connection_id)
-        if conn is None or not conn.close(code, reason):
-            raise GoneError(connection_id)
-
-    def delete_connection(self, connection_id: str) -> None:
-        """What the management API's DELETE does: close the connection (1000)."""
-        self.close_connection(connection_id, 1000, "")
-
-    def refuse_next(self, n: int = 1, status: int = 503, body: str = "") -> None:
-        """Answer the next ``n`` handshakes with HTTP ``status`` and ``body``."""
-        if not 400 <= status <= 599:
-            raise ValueError(f"refuse_next needs a 4xx or 5xx status, not {status}")
-        with self._cond:
-            self._refuse.extend([(status, body)] * n)
-
-    def hang_next(self, n: int = 1) -> None:
-        """Accept the next ``n`` TCP connections but never answer their handshake."""
-        with self._cond:
-            self._hang_pending += n
-
-    @property
-    def answer_pings(self) -> bool:
-        """False simulates a half-open network path on the connections open at that moment.
-
-        Setting it to False mutes every open connection: pings go unanswered and nothing at
-        all is written to them (the gateway still reads).  Connections opened afterwards are
-        not muted, so a client that detects the dead path can reconnect.  Setting it to True
-        unmutes them.
-        """
-        return self._answer_pings
-
-    @answer_pings.setter
-    def answer_pings(self, value: bool) -> None:
-        with self._cond:
-            self._answer_pings = bool(value)
-            for conn in self._all:
-                conn.muted = not value
-
-    # --- recording ----------------------------------------------------------------------
-
-    @property
-    def connections(self) -> list[str]:
-        """Ids of the connections currently open (a snapshot)."""
-        with self._cond:
-            return list(self._connections)
-
-    @property
-    def received(self) -> list[ReceivedMessage]:
-        """Every message that reached an integration, in arrival order (a snapshot)."""
-        with self._cond:
-            return list(self._received)
-
-    @property
-    def rejected(self) -> list[ReceivedMessage]:
-        """Messages answered with ``Forbidden`` or ``Invalid request body`` (a snapshot)."""
-        with self._cond:
-            return list(self._rejected)
-
-    @property
-    def message_count(self) -> int:
-        """How many messages were routed to an integration (counted even when not recorded)."""
-        return self._message_count
-
-    @property
-    def handshake_log(self) -> list[HandshakeRecord]:
-        """Every handshake attempt, accepted or not, in order (a snapshot)."""
-        with self._cond:
-            return list(self._handshakes)
-
-    @property
-    def disconnect_log(self) -> list[DisconnectRecord]:
-        """How every opened connection ended, in order (a snapshot)."""
-        with self._cond:
-            return list(self._disconnects)
-
-    @property
-    def pings_received(self) -> int:
-        """How many ping frames clients sent (answered or not)."""
-        return self._pings
-
-    @property
-    def connect_count(self) -> int:
-        """How many handshakes were attempted (accepted, refused or hung)."""
-        with self._cond:
-            return len(self._handshakes)
-
-    def clear_received(self) -> None:
-        """Forget the recorded messages (counters included)."""
-        with self._cond:
-            self._received.clear()
-            self._rejected.clear()
-            self._route_counts.clear()
-            self._message_count = 0
-
-    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Block until ``predicate()`` is truthy and return its value, or raise TimeoutError.
-
-        The predicate is re-checked on every gateway event (message, handshake, open,
-        close) and at least every 50 ms, so it may also look at state outside the gateway.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate()
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"condition not met within {timeout} s")
-                self._cond.wait(min(remaining, _WAIT_SLICE))
-
-    def wait_for_messages(
-        self, n: int, timeout: float = 5.0, route: Optional[str] = None
-    ) -> list[ReceivedMessage]:
-        """Block until ``n`` messages (of ``route``, if given) are recorded; return the first ``n``.
-
-        Messages are recorded once their handler has returned, so its effects are visible.
-        """
-        key = None if route is None else self._route_key(route)
-
-        def count() -> int:
-            return len(self._received) if key is None else self._route_counts.get(key, 0)
-
-        try:
-            self.wait_until(lambda: count() >= n, timeout)
-        except TimeoutError:
-            with self._cond:
-                routes = [m.route for m in self._received]
-            what = "messages" if key is None else f"{key} messages"
-            raise TimeoutError(
-                f"{count()} of {n} {what} received within {timeout} s; received routes: {routes}"
-            ) from None
-        with self._cond:
-            matching = [m for m in self._received if key is None or m.route == key]
-        return matching[:n]
-
-    def wait_for_connections(self, n: int, timeout: float = 5.0) -> list[str]:
-        """Block until exactly ``n`` connections are open; return their ids."""
-        try:
-            self.wait_until(lambda: len(self._connections) == n, timeout)
-        except TimeoutError:
-            raise TimeoutError(
-                f"{len(self._connections)} connections open, not {n}, after {timeout} s"
-            ) from None
-        return self.connections
-
-    def _notify(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
 
     # --- connection side (called on connection threads) -------------------------------
 
@@ -583,6 +531,7 @@ class LocalGateway:
         """Answer one handshake like API Gateway's ``$connect``; logged before it is answered."""
         path, query, headers = _parse_request(request)
         conn.user_agent = headers.get("User-Agent", "")
+        conn.handshake_at_wall = time.time()
         response, reason = self._admit_handshake(conn, request, path, query, headers)
         status = response.status_code
         self._log_handshake(
@@ -636,6 +585,9 @@ class LocalGateway:
             return refuse(refusal[0], refusal[1], "refused by refuse_next()")
         if path.rstrip("/") != f"/{self.stage}":
             return refuse(403, _FORBIDDEN, f"no stage at {path!r}")
+        if self._connection_bucket is not None and not self._connection_bucket.take():
+            body = json.dumps({"message": _TOO_MANY})
+            return refuse(429, body, "connection rate exceeded (connection_rate)")
         identity: Optional[Identity] = None
         if self.iam_keys:
             try:
@@ -647,6 +599,12 @@ class LocalGateway:
             return response, response.body.decode("utf-8", "replace").strip()
         connection_id = self._ids.connection_id()
         conn.connection_id = connection_id
+        items = _query_items(request)
+        if self._lambda.authorizer is not None:
+            authorized = self._lambda.authorize(_connection_info(conn), headers, items)
+            if isinstance(authorized, Refusal):
+                return refuse(authorized.status, authorized.body, authorized.reason)
+            conn.authorizer = authorized
         connect = ConnectRequest(
             connection_id=connection_id,
             headers=headers,
@@ -654,6 +612,7 @@ class LocalGateway:
             path=path,
             source_ip=conn.source_ip,
             identity=identity,
+            query_items=tuple(items),
         )
         for hook in list(self._connect_hooks):
             try:
@@ -664,6 +623,12 @@ class LocalGateway:
             except Exception:
                 _log.exception("$connect hook failed for %s", connection_id)
                 return refuse(500, _INTERNAL_ERROR, "a $connect hook raised")
+        if self._lambda.get("$connect") is not None:
+            result = self._lambda.connect(_connection_info(conn), headers, items, conn.authorizer)
+            if isinstance(result, Refusal):
+                return refuse(result.status, result.body, result.reason)
+            if result.subprotocol is not None:
+                response.headers["Sec-WebSocket-Protocol"] = result.subprotocol
         return response, ""
 
     def _check_iam(self, request: Request, headers: HeaderMap) -> Identity:
@@ -674,23 +639,18 @@ class LocalGateway:
             headers.raw_items(),
             keys=self.iam_keys,
             now=datetime.now(timezone.utc),
+            region=self.iam_region,
+            session_tokens=self.iam_session_tokens,
         )
-
-    def _on_ping(self, conn: GatewayConnection) -> None:
-        with self._cond:
-            self._pings += 1
-            self._cond.notify_all()
-
-    def _log_handshake(self, record: HandshakeRecord) -> None:
-        with self._cond:
-            self._handshakes.append(record)
-            self._cond.notify_all()
 
     def _dispatch(self, conn: GatewayConnection, data: Union[str, bytes]) -> None:
         """Route one message, run its integration and record it (the hot path)."""
         connection_id = conn.connection_id
         assert connection_id is not None
         request_id = self._ids.request_id()
+        if self._message_bucket is not None and not self._message_bucket.take():
+            self._reject(conn, None, data, request_id, _TOO_MANY)
+            return
         body: Any = _NOT_JSON
         if isinstance(data, str):
             with contextlib.suppress(ValueError):
@@ -706,6 +666,10 @@ class LocalGateway:
                 data,
             )
         if route is None:
+            if self._lambda.get("$default") is not None:
+                payload = data if body is _NOT_JSON else body
+                self._invoke(conn, "$default", data, payload, request_id)
+                return
             default = self._handlers.get("$default")
             if default is None:
                 self._reject(
@@ -718,9 +682,49 @@ class LocalGateway:
         if self.validate and route.validator is not None and not route.validator(body):
             self._reject(conn, route.key, data, request_id, "Invalid request body")
             return
+        if self._lambda.get(route.key) is not None:
+            self._invoke(conn, route.key, data, body.get("payload"), request_id)
+            return
         handler = self._handlers.get(route.key)
         payload = body.get("payload")
         self._integrate(conn, route.key, handler, payload, raw=data, request_id=request_id)
+        if handler is None and self.mock_integrations:
+            # The PDK's MockIntegrations.mockAll(): the mock's response is sent as a frame.
+            conn.send_message(_MOCK_RESPONSE)
+
+    def _invoke(
+        self,
+        conn: GatewayConnection,
+        route: str,
+        data: Union[str, bytes],
+        payload: Any,
+        request_id: str,
+    ) -> None:
+        """Run a route's Lambda function; record the message once it has settled.
+
+        Sequential (the default): this connection's next message waits until the function
+        returned or timed out.  With ``concurrent_handlers`` it does not wait.
+        """
+        connection_id = conn.connection_id
+        assert connection_id is not None
+
+        def settled(error: Optional[str]) -> None:
+            if error is not None:
+                conn.send_message(_error_frame(error, connection_id, request_id))
+            self._record(
+                ReceivedMessage(connection_id, route, payload, data, time.time(), request_id, error)
+            )
+
+        invocation = self._lambda.message(
+            _connection_info(conn),
+            route,
+            data,
+            request_id=request_id,
+            authorizer=conn.authorizer,
+            settled=settled,
+        )
+        if not self._lambda.concurrent:
+            invocation.wait()
 
     def _integrate(
         self,
@@ -785,6 +789,8 @@ class LocalGateway:
                 initiated_by=initiated_by,
                 at=time.time(),
             )
+            if self._lambda.get("$disconnect") is not None:
+                self._lambda.disconnect(_connection_info(conn), code, reason, conn.authorizer)
             for hook in list(self._disconnect_hooks):
                 try:
                     hook(connection_id)
@@ -805,19 +811,61 @@ class LocalGateway:
                 del self._connections[connection_id]
             self._cond.notify_all()
 
-    # --- management API (called on management threads) --------------------------------
+    # --- management API backend (called on management threads) ------------------------
 
-    def _management_get(self, connection_id: str) -> GatewayConnection:
+    def new_request_id(self) -> str:
+        """A fresh request id, as the management API's ``x-amzn-RequestId``."""
+        return self._ids.request_id()
+
+    def post_data(self, connection_id: str, data: Union[str, bytes]) -> None:
+        """What ``POST @connections/{id}`` does: send ``data`` (continuation frames if long).
+
+        Raises ``GoneError``, ``MessageTooLargeError``, or ``ThrottledError`` when the
+        ``message_rate`` throttle is empty.
+        """
+        if self._message_bucket is not None and not self._message_bucket.take():
+            raise ThrottledError("message")
+        self._post(connection_id, data, fragment=True)
+
+    def describe_connection(self, connection_id: str) -> ConnectionDescription:
+        """What ``GET @connections/{id}`` answers; GoneError for an unknown or closed id."""
         conn = self._connections.get(connection_id)
         if conn is None or not conn.is_open:
             raise GoneError(connection_id)
-        return conn
+        return ConnectionDescription(
+            connected_at=conn.connected_at_wall,
+            last_active_at=conn.last_active_wall,
+            source_ip=conn.source_ip,
+            user_agent=conn.user_agent,
+        )
 
 
 def _parse_request(request: Request) -> tuple[str, dict[str, str], HeaderMap]:
     path, _, query_string = request.path.partition("?")
     query = dict(parse_qsl(query_string, keep_blank_values=True))
     return path, query, HeaderMap(request.headers.raw_items())
+
+
+def _query_items(request: Request) -> list[tuple[str, str]]:
+    """Every query parameter in order, repeated names kept (for multi-value maps)."""
+    return parse_qsl(request.path.partition("?")[2], keep_blank_values=True)
+
+
+def _api_id() -> str:
+    """Ten lowercase letters and digits, like an API Gateway API id."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[b % len(alphabet)] for b in os.urandom(10))
+
+
+def _connection_info(conn: GatewayConnection) -> ConnectionInfo:
+    connection_id = conn.connection_id
+    assert connection_id is not None
+    return ConnectionInfo(
+        connection_id=connection_id,
+        connected_at=conn.handshake_at_wall,
+        source_ip=conn.source_ip,
+        user_agent=conn.user_agent,
+    )
 
 
 def _url_host(host: str) -> str:

@@ -2,8 +2,10 @@
 
 ``POST /{stage}/@connections/{id}`` sends the body to the client (a text frame when it is
 UTF-8, else binary), ``GET`` describes the connection, ``DELETE`` closes it; an unknown or
-closed id answers 410 ``GoneException`` in the rest-json error shape botocore parses.  When
-the gateway has IAM keys, requests must carry a valid SigV4 signature (403 otherwise).
+closed id answers 410 ``GoneException`` and a malformed one 400 ``BadRequestException``, in the
+rest-json error shape botocore parses.  When the gateway has IAM keys, requests must carry a
+valid SigV4 signature (403 otherwise).  The server talks to a :class:`ManagementBackend`, not to
+the gateway class, so this module does not import the gateway.
 """
 
 from __future__ import annotations
@@ -14,23 +16,29 @@ import http.server
 import itertools
 import json
 import logging
+import re
 import selectors
 import socket
 import threading
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
 from wsapi_client._errors import MessageTooLargeError
-from wsapi_client.emulator._records import GoneError
+from wsapi_client.emulator._backend import ManagementBackend
+from wsapi_client.emulator._records import GoneError, ThrottledError
 from wsapi_client.emulator._sigv4 import SignatureError, verify_sigv4
 
-if TYPE_CHECKING:
-    from wsapi_client.emulator._gateway import LocalGateway
-
-__all__ = ["ManagementServer"]
+__all__ = ["ManagementServer", "is_connection_id"]
 
 _log = logging.getLogger("wsapi_client.emulator.management")
+
+_CONNECTION_ID = re.compile(r"[A-Za-z0-9+/_-]{15}=")
+
+
+def is_connection_id(value: str) -> bool:
+    """True for an id shaped like API Gateway's (16 base64 characters ending in ``=``)."""
+    return _CONNECTION_ID.fullmatch(value) is not None
 
 
 def _iso(timestamp: float) -> str:
@@ -60,37 +68,42 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
-        gateway = self.server.gateway
+        backend = self.server.backend
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         parts = urlsplit(self.path).path.split("/")
         if (
             len(parts) != 4
-            or parts[1] != gateway.stage
+            or parts[1] != backend.stage
             or parts[2] != "@connections"
             or not parts[3]
         ):
             self._error(403, "ForbiddenException", "Forbidden")
             return
-        if gateway.iam_keys:
+        if backend.iam_keys:
             problem = self._check_signature(method, body)
             if problem is not None:
                 _log.info("management %s refused: %s", method, problem)
                 self._error(403, "ForbiddenException", "Forbidden")
                 return
         connection_id = unquote(parts[3])
+        if not is_connection_id(connection_id):
+            self._error(400, "BadRequestException", f"Invalid connectionId: {connection_id}")
+            return
         try:
             if method == "POST":
                 self._post(connection_id, body)
             elif method == "GET":
                 self._get(connection_id)
             else:
-                gateway.delete_connection(connection_id)
+                backend.delete_connection(connection_id)
                 self._reply(204, b"")
         except GoneError:
             self._error(410, "GoneException", None)
         except MessageTooLargeError as exc:
             self._error(413, "PayloadTooLargeException", str(exc))
+        except ThrottledError:
+            self._error(429, "LimitExceededException", "Rate exceeded")
 
     def _post(self, connection_id: str, body: bytes) -> None:
         data: Any
@@ -98,15 +111,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             data = body.decode("utf-8")
         except UnicodeDecodeError:
             data = body
-        self.server.gateway._post(connection_id, data, fragment=True)
+        self.server.backend.post_data(connection_id, data)
         self._reply(200, b"")
 
     def _get(self, connection_id: str) -> None:
-        conn = self.server.gateway._management_get(connection_id)
+        found = self.server.backend.describe_connection(connection_id)
         description = {
-            "connectedAt": _iso(conn.connected_at_wall),
-            "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
-            "lastActiveAt": _iso(conn.last_active_wall),
+            "connectedAt": _iso(found.connected_at),
+            "identity": {"sourceIp": found.source_ip, "userAgent": found.user_agent},
+            "lastActiveAt": _iso(found.last_active_at),
         }
         self._reply(200, json.dumps(description).encode("utf-8"), "application/json")
 
@@ -123,9 +136,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 split.path,
                 split.query,
                 list(self.headers.items()),
-                keys=self.server.gateway.iam_keys,
+                keys=self.server.backend.iam_keys,
                 now=datetime.now(timezone.utc),
                 payload_sha256=payload_hash,
+                region=self.server.backend.iam_region,
+                session_tokens=self.server.backend.iam_session_tokens,
             )
         except SignatureError as exc:
             return f"SigV4 {exc}"
@@ -143,7 +158,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         extra: Optional[dict[str, str]] = None,
     ) -> None:
         self.send_response(status)
-        self.send_header("x-amzn-RequestId", self.server.gateway._ids.request_id())
+        self.send_header("x-amzn-RequestId", self.server.backend.new_request_id())
         if content_type is not None:
             self.send_header("Content-Type", content_type)
         for name, value in (extra or {}).items():
@@ -159,8 +174,8 @@ class _HttpServer(http.server.HTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], gateway: LocalGateway) -> None:
-        self.gateway = gateway
+    def __init__(self, address: tuple[str, int], backend: ManagementBackend) -> None:
+        self.backend = backend
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self._open: set[socket.socket] = set()
@@ -204,8 +219,8 @@ class _HttpServer(http.server.HTTPServer):
 class ManagementServer:
     """The management API's HTTP server on its own port, with an accept thread of its own."""
 
-    def __init__(self, gateway: LocalGateway, host: str, port: int) -> None:
-        self._server = _HttpServer((host, port), gateway)
+    def __init__(self, backend: ManagementBackend, host: str, port: int) -> None:
+        self._server = _HttpServer((host, port), backend)
         self.port: int = self._server.server_address[1]
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread = threading.Thread(target=self._loop, name="wsapi-emulator-http", daemon=True)

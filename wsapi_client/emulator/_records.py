@@ -18,6 +18,7 @@ __all__ = [
     "HandshakeRecord",
     "HeaderMap",
     "ReceivedMessage",
+    "ThrottledError",
 ]
 
 
@@ -116,6 +117,8 @@ class ConnectRequest:
     source_ip: str = "127.0.0.1"
     identity: Optional[Identity] = None
     """Who signed the handshake, when the gateway checks SigV4 (``iam_keys``)."""
+    query_items: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    """Every query parameter in order, repeated names kept (``query`` keeps the last)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -174,3 +177,11 @@ class GoneError(WsApiError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ThrottledError(WsApiError):
+    """A throttle's bucket is empty (the service's 429 / ``LimitExceededException``)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what} rate exceeded")

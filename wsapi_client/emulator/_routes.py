@@ -5,24 +5,21 @@ operation's path without slashes, with ``$request.body.route`` as the route sele
 expression.  An operation whose request body has an ``application/json`` schema gets a request
 model: a JSON Schema draft-04 wrapper ``{route: string, payload: <schema>}`` requiring
 ``payload``, with every ``$ref`` rewritten to ``#/definitions/...``.  This module builds the same
-wrapper and validates with jsonschema's draft-04 validator, so a message the emulator accepts
-is one the deployed API accepts.
+wrapper and validates it as draft-04 (``_validator``: jsonschema-rs, jsonschema as the referee),
+so a message the emulator accepts is one the deployed API accepts.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import attrs
 
-from wsapi_client.emulator._draft4 import compile_draft4
+from wsapi_client.emulator._validator import Validator, compile_validator
 from wsapi_client.spec._model import ApiSpec, Operation
 
 __all__ = ["Route", "RouteTable", "wrapper_schema"]
-
-Validator = Callable[[Any], bool]
 
 _SCHEMAS_PREFIX = "#/components/schemas/"
 
@@ -120,18 +117,6 @@ def wrapper_schema(spec: ApiSpec, operation: Operation) -> Optional[dict[str, An
     }
 
 
-def _compile(schema: Mapping[str, Any]) -> Validator:
-    """A validator for ``schema``: compiled closures when possible, else jsonschema's."""
-    # Imported by name: jsonschema ships no type information of its own.
-    draft4: Any = importlib.import_module("jsonschema").Draft4Validator
-    draft4.check_schema(schema)
-    compiled = compile_draft4(schema)
-    if compiled is not None:
-        return compiled
-    is_valid: Validator = draft4(schema).is_valid
-    return is_valid
-
-
 class RouteTable:
     """The routes of a deployed API: route key -> :class:`Route`."""
 
@@ -149,7 +134,7 @@ class RouteTable:
             if validate:
                 wrapper = wrapper_schema(spec, op)
                 if wrapper is not None:
-                    validator = _compile(wrapper)
+                    validator = compile_validator(wrapper)
             routes.setdefault(op.route_key, Route(op.route_key, op, validator))
         return cls(routes)
 

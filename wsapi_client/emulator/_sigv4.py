@@ -50,6 +50,7 @@ SignatureReason = Literal[
     "clock-skew",
     "expired",
     "bad-signature",
+    "bad-token",
 ]
 
 HeadersLike = Union[Mapping[str, str], Iterable[tuple[str, str]]]
@@ -323,14 +324,18 @@ def verify_sigv4(
     region: Optional[str] = None,
     normalize_path: bool = True,
     payload_sha256: str = EMPTY_PAYLOAD_SHA256,
+    session_tokens: Optional[Mapping[str, str]] = None,
 ) -> Identity:
     """Check a SigV4-signed request (``Authorization`` header or presigned ``X-Amz-*`` query).
 
     ``path`` and ``query`` are as received (``query`` without the ``?``); ``keys`` maps access key
     ids to secret keys; ``now`` is an aware datetime. A header-signed request must be within
     ``max_skew`` seconds of ``now``; a presigned one must not be expired nor dated more than
-    ``max_skew`` ahead. ``region`` None accepts any region in the credential scope. Returns who
-    signed, or raises :class:`SignatureError`.
+    ``max_skew`` ahead. ``region`` None accepts any region in the credential scope.
+    ``session_tokens`` (access key -> token) marks temporary credentials: a request with such a
+    key must carry exactly that ``X-Amz-Security-Token``, and with it given, a request with any
+    other key must carry none (the service rejects tokens it did not issue). Returns who signed,
+    or raises :class:`SignatureError`.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
@@ -399,6 +404,9 @@ def verify_sigv4(
     if secret is None:
         raise SignatureError("unknown-access-key", f"access key {access_key!r} is not configured")
 
+    if session_tokens is not None:
+        _check_token(access_key, claim.token, session_tokens)
+
     if claim.form == "header":
         content_hash = header_map.get("x-amz-content-sha256")
         payload = content_hash[0].strip() if content_hash else payload_sha256
@@ -444,6 +452,21 @@ def verify_sigv4(
     )
 
 
+def _check_token(access_key: str, token: Optional[str], tokens: Mapping[str, str]) -> None:
+    """The session token matches the one issued with ``access_key`` (never echoed)."""
+    expected = tokens.get(access_key)
+    if expected is None:
+        if token is not None:
+            raise SignatureError(
+                "bad-token", f"a session token was sent with the long-term key {access_key!r}"
+            )
+        return
+    if token is None:
+        raise SignatureError("bad-token", f"access key {access_key!r} needs its session token")
+    if not hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8")):
+        raise SignatureError("bad-token", f"the session token of {access_key!r} is not valid")
+
+
 def split_target(target: str) -> tuple[str, str]:
     """Split a request target (``/stage?x=1``, or an absolute URL) into raw path and query."""
     if "://" in target.partition("?")[0]:
@@ -464,6 +487,7 @@ def verify_sigv4_target(
     service: str = "execute-api",
     region: Optional[str] = None,
     normalize_path: bool = True,
+    session_tokens: Optional[Mapping[str, str]] = None,
 ) -> Identity:
     """:func:`verify_sigv4` for a raw request target such as websockets' ``request.path``."""
     path, query = split_target(target)
@@ -478,4 +502,5 @@ def verify_sigv4_target(
         service=service,
         region=region,
         normalize_path=normalize_path,
+        session_tokens=session_tokens,
     )

@@ -4,6 +4,9 @@ The model comes from the ``wsapi_spec`` fixture, which by default reads the ``--
 command-line option or the ``wsapi_spec`` ini setting (a path relative to the rootdir);
 override the fixture to return a path, a loaded ``ApiSpec`` or a dict.  Gateway options
 (``idle_timeout``, ``iam_keys``, ...) come from the ``wsapi_gateway_options`` fixture.
+Lambda code to host comes from the ``wsapi_lambda`` marker
+(``@pytest.mark.wsapi_lambda(handlers="myproject.handlers")``) or from the same keys in the
+options.
 
 This module imports only pytest, so it loads without the ``emulator`` extra; the fixture
 then skips with a message naming the extra.
@@ -41,6 +44,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("wsapi_spec", "API model served by the wsapi_gateway fixture", default="")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``wsapi_lambda`` marker (bindings of Lambda code for the gateway)."""
+    config.addinivalue_line(
+        "markers",
+        "wsapi_lambda(handlers=MODULE_OR_MAPPING, authorizer=FUNCTION_OR_'module:attr', "
+        "identity_sources=[...]): the gateway fixture hosts this Lambda code",
+    )
+
+
 @pytest.fixture
 def wsapi_spec(request: pytest.FixtureRequest) -> Any:
     """The model the ``wsapi_gateway`` fixture serves; override it to choose one in code."""
@@ -60,13 +72,18 @@ def wsapi_gateway_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def wsapi_gateway(wsapi_spec: Any, wsapi_gateway_options: dict[str, Any]) -> Iterator[LocalGateway]:
+def wsapi_gateway(
+    wsapi_spec: Any, wsapi_gateway_options: dict[str, Any], request: pytest.FixtureRequest
+) -> Iterator[LocalGateway]:
     """A started ``LocalGateway`` serving ``wsapi_spec``; stopped (threads joined) afterwards."""
     try:
-        from wsapi_client.emulator import LocalGateway
+        from wsapi_client.emulator import LocalGateway  # noqa: F401 (reports a missing extra)
+        from wsapi_client.emulator._bindings import gateway_for_test
     except ImportError as exc:
         pytest.skip(
             f"wsapi_gateway needs the emulator extra: pip install 'wsapi-client[emulator]' ({exc})"
         )
-    with LocalGateway(wsapi_spec, **wsapi_gateway_options) as gateway:
+    marker = request.node.get_closest_marker("wsapi_lambda")
+    bindings = dict(marker.kwargs) if marker is not None else {}
+    with gateway_for_test(wsapi_spec, wsapi_gateway_options, bindings) as gateway:
         yield gateway
