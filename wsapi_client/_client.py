@@ -190,7 +190,6 @@ class WebSocketClient:
             perf=perf_counter,
             logger=self.logger,
             wake_supervisor=lambda: self._control.wake(),  # noqa: PLW0108 (_control is next)
-            on_queued=lambda: self._control.wake(),  # noqa: PLW0108
             hold_helper=lambda: supervisor is not None and supervisor.hold_helper(),
             helper_ready=lambda: supervisor is not None and supervisor.idle,
             on_sdk_thread=lambda: self._control.on_sdk_thread(),  # noqa: PLW0108

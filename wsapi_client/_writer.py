@@ -3,9 +3,10 @@ holding, control frames (ping, pong, close) through one path, and the outbound c
 
 One lock, ``_lock``, guards every field here: the active connection, the queue, the token
 (``_writing``), the parked remainder of a write (``_tail``), the control frames waiting for the
-token, the counters and ``accepting``. Three conditions on it wait for three different things:
-``_room`` (room in the queue, for ``overflow="block"``), ``_token_free`` (nobody holds the token)
-and ``_drained`` (nothing queued and nothing being written, for ``flush``). Futures are completed
+token, the counters and ``_closed``. Two conditions on it wait for two different things:
+``_room`` (room in the queue, for ``overflow="block"``) and ``_drained`` (nothing queued and
+nothing being written, for ``flush``); nobody ever waits for the token itself (control frames
+are queued for its holder instead). Futures are completed
 outside it (their callbacks are user code), a batch at a time (:mod:`wsapi_client._futures`).
 Lock order: ``_lock``, then the futures lock; nothing here takes another SDK lock.
 
@@ -111,7 +112,6 @@ class Writer:
         perf: Callable[[], float],
         logger: logging.Logger,
         wake_supervisor: Callable[[], None],
-        on_queued: Callable[[], None],
         hold_helper: Callable[[], bool],
         helper_ready: Callable[[], bool],
         on_sdk_thread: Callable[[], bool],
@@ -121,14 +121,14 @@ class Writer:
         self._clock = clock
         self._perf = perf
         self._log = logger
-        self._wake_supervisor = wake_supervisor  # a write parked on a full socket, or failed
-        self._on_queued = on_queued  # wake the supervisor: a ttl'd message joined an empty queue
+        # Tell the supervisor: a write is parked on a full socket, a write failed, or a message
+        # with a ttl joined an empty queue (its expiry is the next thing to wait for).
+        self._wake_supervisor = wake_supervisor
         self._hold_helper = hold_helper  # ask the supervisor to write a burst's leftovers
         self._helper_ready = helper_ready  # whether the supervisor is idle (a cheap read)
         self._on_sdk_thread = on_sdk_thread
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
-        self._token_free = threading.Condition(self._lock)
         self._drained = threading.Condition(self._lock)
         self._room_waiters = 0  # threads in _room.wait(): notify only when there are some
         self.futures_lock = threading.Lock()
@@ -221,7 +221,7 @@ class Writer:
         if failed:
             fail(failed)
         if wake_for_ttl:
-            self._on_queued()
+            self._wake_supervisor()
         if ask_helper and not self._hold_helper():
             self.write_pending()  # the supervisor is busy: no holding back
         if pending is not None:
@@ -406,7 +406,6 @@ class Writer:
     def _release_locked(self) -> None:
         self._writing = None
         self._holder = 0
-        self._token_free.notify_all()
         if not self._outbox:
             self._drained.notify_all()
 
@@ -587,7 +586,6 @@ class Writer:
                 self._release_locked()
             self._controls = []
             self._room.notify_all()
-            self._token_free.notify_all()
             self._drained.notify_all()
         if leftovers:
             self._log.warning(

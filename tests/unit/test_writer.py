@@ -38,7 +38,6 @@ class Harness:
             perf=time.perf_counter,
             logger=logging.getLogger("wsapi_client.test"),
             wake_supervisor=self._wake,
-            on_queued=self._wake,
             hold_helper=lambda: False,
             helper_ready=lambda: False,
             on_sdk_thread=lambda: False,
