@@ -191,6 +191,18 @@ def chaos(
         counts[fault] += 1
 
 
+def watch_losses(
+    client: WebSocketClient, losses_at: dict[str, list[tuple[float, Optional[int]]]]
+) -> None:
+    """Note when ``client`` loses a connection, and the close code it saw."""
+
+    def on_state(state: ConnectionState) -> None:
+        if state is ConnectionState.RECONNECTING:
+            losses_at[client.name].append((time.monotonic(), client.stats.last_close_code))
+
+    client.on_state_change(on_state)
+
+
 def rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
@@ -212,7 +224,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     ledger = Ledger()
-    losses_at: dict[str, list[float]] = collections.defaultdict(list)
+    losses_at: dict[str, list[tuple[float, Optional[int]]]] = collections.defaultdict(list)
     faults: collections.Counter[str] = collections.Counter()
     stop_senders, stop_chaos = threading.Event(), threading.Event()
 
@@ -234,13 +246,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 keepalive=Keepalive(interval=5.0, timeout=5.0),
                 max_connection_age=args.rotate * (0.8 + 0.4 * rng.random()),
             )
-            client.on_state_change(
-                lambda s, n=client.name: (
-                    losses_at[n].append(time.monotonic())
-                    if s is ConnectionState.RECONNECTING
-                    else None
-                )
-            )
+            watch_losses(client, losses_at)
             client.start(timeout=10)
             clients.append(client)
         after_connect_threads = threading.active_count()
@@ -258,11 +264,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             target=chaos, args=(gateway, stop_chaos, rng, faults), name="soak-chaos", daemon=True
         )
         chaos_thread.start()
+        running_threads = threading.active_count()  # the baseline of thread growth
         minutes: list[dict[str, Any]] = []
         print(
             f"{args.clients} clients x {THREADS_PER_CLIENT} threads at {args.rate:g} msg/s each, "
             f"{args.minutes:g} min, rotation ~{args.rotate:g} s; baseline RSS "
-            f"{start_rss:.1f} MiB, {after_connect_threads} threads connected"
+            f"{start_rss:.1f} MiB, {after_connect_threads} threads connected, "
+            f"{running_threads} with the senders"
         )
         print(" min     sent   acked  received  reconnects   RSS MiB  (+MiB)  threads  (+n)")
         deadline = began + 60 * args.minutes
@@ -281,7 +289,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             row["threads"] = threading.active_count()
             previous = minutes[-1] if minutes else {"rss_mib": start_rss, "threads": None}
             row["rss_growth_mib"] = round(row["rss_mib"] - previous["rss_mib"], 1)
-            row["thread_growth"] = row["threads"] - (previous["threads"] or after_connect_threads)
+            row["thread_growth"] = row["threads"] - (previous["threads"] or running_threads)
             minutes.append(row)
             print(
                 f"{row['minute']:4.1f} {row['sent']:8d} {row['acked']:7d} {row['received']:9d} "
@@ -348,18 +356,24 @@ def main(argv: Optional[list[str]] = None) -> int:
     return 1 if bad else 0
 
 
-def summarise(ledger: Ledger, losses_at: dict[str, list[float]], window: float) -> dict[str, Any]:
-    """Loss (in the window or silent), duplicates and reorders, summed over sender threads."""
+def summarise(
+    ledger: Ledger, losses_at: dict[str, list[tuple[float, Optional[int]]]], window: float
+) -> dict[str, Any]:
+    """Loss (in the window, by the close code of the connection loss that followed it, or
+    silent), duplicates and reorders, summed over sender threads."""
     lost = lost_in_window = 0
+    by_close: collections.Counter[str] = collections.Counter()
     for (client, _thread), track in ledger.tracks.items():
-        losses = [at - ledger.began for at in losses_at.get(client, [])]
+        losses = [(at - ledger.began, code) for at, code in losses_at.get(client, [])]
         for seq, acked in enumerate(track.acked):
             if not acked or track.received[seq]:
                 continue
             lost += 1
             at = track.acked_at[seq]
-            if any(0 <= loss - at <= window for loss in losses):
+            after = [(loss, code) for loss, code in losses if 0 <= loss - at <= window]
+            if after:
                 lost_in_window += 1
+                by_close[str(min(after)[1])] += 1
     return {
         "sent": ledger.sent_total,
         "acked": ledger.acked_total,
@@ -367,6 +381,7 @@ def summarise(ledger: Ledger, losses_at: dict[str, list[float]], window: float) 
         "lost": lost,
         "lost_in_window": lost_in_window,
         "lost_silently": lost - lost_in_window,
+        "lost_by_close_code": dict(by_close),
         "duplicates": sum(t.duplicates for t in ledger.tracks.values()),
         "reorders": sum(t.reorders for t in ledger.tracks.values()),
         "reorder_examples": ledger.reorder_examples,

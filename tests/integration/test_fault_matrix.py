@@ -275,7 +275,7 @@ def management_delete(h: Harness) -> None:
         api.close()
     h.wait_state(S.RECONNECTING)
     h.wait_state(S.CONNECTED, count=2)
-    assert gw.wait_for_connections(1) != [cid]
+    assert gw.wait_until(lambda: gw.connections and cid not in gw.connections)
     assert client.stats.reconnects == 1
 
 
@@ -561,6 +561,8 @@ class Fault:
     messages: str
     run: Callable[[Harness], None] = field(repr=False, compare=False)
     in_process: bool = True
+    settles: bool = True
+    """False: the fault repeats on every connection, so the state at the end is not fixed."""
 
 
 FATAL = "no: fatal after 3 refusals in a row"
@@ -660,6 +662,7 @@ MATRIX: list[Fault] = [
         "yes: keepalive declares it unresponsive and reconnects",
         "bytes in the dead socket are lost (at most once); queued: kept",
         half_open_stalled,
+        settles=False,
     ),
     *(
         Fault(
@@ -946,7 +949,7 @@ def test_fault(harness: Harness, row: Fault) -> None:
     client = harness.main
     seen = harness.state_log().snapshot()
     assert _is_subsequence(row.states, seen), f"states {seen}, expected {row.states} in order"
-    if row.states:
+    if row.states and row.settles:
         assert client.state is row.states[-1], f"ended {client.state}, not {row.states[-1]}"
     kinds = harness.error_log().kinds()
     if row.kinds == ():
