@@ -72,12 +72,16 @@ class Harness:
     """What a row's scenario works with: servers, and clients that are watched and closed."""
 
     def __init__(
-        self, gateway: LocalGateway, faults: FaultServers, spec: ApiSpec, cert: tuple[Path, Path]
+        self,
+        gateway: LocalGateway,
+        faults: FaultServers,
+        spec: ApiSpec,
+        cert: Callable[[], tuple[Path, Path]],
     ) -> None:
         self.gateway = gateway
         self.faults = faults
         self.spec = spec
-        self.cert = cert
+        self._cert = cert
         self.clients: list[WebSocketClient] = []
         self.states: dict[int, StateLog] = {}
         self.errors: dict[int, ErrorLog] = {}
@@ -95,6 +99,11 @@ class Harness:
         if start:
             client.start(timeout=5)
         return client
+
+    @property
+    def cert(self) -> tuple[Path, Path]:
+        """The self-signed certificate and key (only the TLS rows need one)."""
+        return self._cert()
 
     @property
     def main(self) -> WebSocketClient:
@@ -929,9 +938,9 @@ def harness(
     gateway: LocalGateway,
     faults: FaultServers,
     sample_spec: ApiSpec,
-    self_signed_cert: tuple[Path, Path],
+    request: pytest.FixtureRequest,
 ) -> Iterator[Harness]:
-    h = Harness(gateway, faults, sample_spec, self_signed_cert)
+    h = Harness(gateway, faults, sample_spec, lambda: request.getfixturevalue("self_signed_cert"))
     try:
         yield h
     finally:
