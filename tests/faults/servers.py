@@ -18,6 +18,7 @@ import base64
 import contextlib
 import hashlib
 import itertools
+import shutil
 import socket
 import ssl
 import struct
@@ -161,23 +162,70 @@ def _parse_client_frames(buffer: bytearray) -> list[ClientFrame]:
 def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
     """Write a self-signed certificate for 127.0.0.1/localhost and its key; their paths.
 
-    Uses the ``openssl`` command line (an EC key: fast to make); the certificate is its own CA,
-    so a client passing it as ``ca_certs`` verifies the server.
+    Uses the ``cryptography`` package when it is installed, else the ``openssl`` command line
+    (an EC key either way: fast to make). The certificate is its own CA, so a client passing
+    it as ``ca_certs`` verifies the server. FileNotFoundError when neither is available.
     """
     cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-nodes", "-newkey", "ec",
-            "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-keyout", str(key), "-out", str(cert), "-days", "2",
-            "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )  # fmt: skip
+    try:
+        _cert_with_cryptography(cert, key)
+    except ImportError:
+        if shutil.which("openssl") is None:
+            raise FileNotFoundError(
+                "neither the cryptography package nor openssl is available"
+            ) from None
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-nodes", "-newkey", "ec",
+                "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-keyout", str(key), "-out", str(cert), "-days", "2",
+                "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )  # fmt: skip
     return cert, key
+
+
+def _cert_with_cryptography(cert: Path, key: Path) -> None:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(private, hashes.SHA256())
+    )
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

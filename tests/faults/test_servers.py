@@ -5,9 +5,12 @@ from __future__ import annotations
 import socket
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websocket
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
 from tests.faults.servers import (
     OP_BINARY,
@@ -108,3 +111,26 @@ def test_tls_server_with_a_self_signed_cert(
     ws = websocket.create_connection(server.url, timeout=5, sslopt={"ca_certs": str(cert)})
     assert ws.recv() == "secure"
     ws.close()
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        lambda: text_frame('"' + "x" * 100 * 1024 + '"'),
+        lambda: frame(OP_TEXT, b"", declared_length=2**40),
+        endless_continuation,
+    ],
+    ids=["big-message", "declared-2**40", "endless-continuation"],
+)
+def test_raw_server_records_a_1009_from_a_client_with_a_size_cap(
+    faults: FaultServers, script: Any
+) -> None:
+    """The inbound-cap rows rely on this: a capped client's close 1009 reaches the server,
+    even while it floods the client."""
+    server = faults.raw(script())
+    capped = ws_connect(server.url, max_size=64 * 1024, open_timeout=5, close_timeout=2)
+    with capped as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=10)
+    assert closed.value.sent is not None
+    assert closed.value.sent.code == 1009
+    assert server.wait_until(lambda: 1009 in server.close_codes(), timeout=5)

@@ -339,6 +339,22 @@ def test_timeouts_raise_wait_timeout(
     assert isinstance(info.value, WsApiError)
 
 
+@pytest.mark.parametrize("status", [400, 403])
+def test_close_after_the_client_failed_leaves_a_final_state(
+    gateway: LocalGateway, make_client: ClientFactory, status: int
+) -> None:
+    gateway.refuse_next(10, status=status)
+    client = make_client(gateway.url, start=False)
+    with pytest.raises(ConnectError):
+        client.start(timeout=5)
+    assert client.state is ConnectionState.FAILED
+    began = time.monotonic()
+    client.close(timeout=1)
+    assert time.monotonic() - began < 1 + SLACK
+    assert client.state in CLOSED_OR_FAILED, f"close() left a FAILED client {client.state}"
+    assert threads_left(client) == []
+
+
 # ----------------------------------------------------------------------------------------
 # A server that stops reading: send() never blocks on the socket; close() still ends all.
 
