@@ -4,12 +4,14 @@
 Names are imported on first use, so the pytest plugin in this package loads without the extra
 and a missing dependency is reported by name when the emulator is actually used.
 
-The parts, one job each: ``_gateway`` (``LocalGateway``: handshakes, routing, integrations),
-``_connection`` (one client connection and its thread), ``_routes`` and ``_validator`` (route
-table, request models), ``_recording`` and ``_faults`` (what tests see and break),
-``_management`` behind ``_backend`` (the ``@connections`` API), ``_sigv4`` (IAM), ``_lambda``,
-``_integrations``, ``_invoker`` and ``_authorizer`` (hosting Lambda code), ``_bindings`` (binding
-it by name, for the CLI and the pytest plugin), ``_throttle``, ``_logs``, ``_records``, ``_ids``.
+The parts, one job each: ``_gateway`` (``LocalGateway``: configuration, lifecycle, the integration
+registry, sending), ``_handshakes`` (accept and ``$connect``), ``_messages`` (routing,
+integrations, ``$disconnect``), ``_connection`` (one client connection and its thread), ``_routes``
+and ``_validator`` (route table, request models), ``_recording`` and ``_faults`` (what tests see
+and break), ``_management`` behind ``_backend`` (the ``@connections`` API), ``_sigv4`` (IAM),
+``_lambda``, ``_integrations``, ``_invoker`` and ``_authorizer`` (hosting Lambda code),
+``_bindings`` (binding it by name, for the CLI and the pytest plugin), ``_throttle``, ``_logs``,
+``_records``, ``_ids``.
 """
 
 from __future__ import annotations

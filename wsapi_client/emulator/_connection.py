@@ -26,6 +26,8 @@ from websockets.http11 import Request, Response
 from websockets.protocol import CLOSED, CONNECTING, OPEN, SEND_EOF
 from websockets.server import ServerProtocol
 
+from wsapi_client.emulator._lambda import ConnectionInfo
+
 __all__ = ["GatewayConnection", "GatewayProtocol"]
 
 _log = logging.getLogger("wsapi_client.emulator")
@@ -381,6 +383,17 @@ class GatewayConnection:
             self._flush_locked(force=True)
             if self.protocol.close_expected():
                 self.close_deadline = time.monotonic() + self.host.close_timeout
+
+    def lambda_info(self) -> ConnectionInfo:
+        """This connection as a Lambda event's ``requestContext`` describes it (once accepted)."""
+        connection_id = self.connection_id
+        assert connection_id is not None
+        return ConnectionInfo(
+            connection_id=connection_id,
+            connected_at=self.handshake_at_wall,
+            source_ip=self.source_ip,
+            user_agent=self.user_agent,
+        )
 
     def close_outcome(self) -> tuple[int, str, str]:
         """``(code, reason, initiated_by)`` of a finished connection (see DisconnectRecord)."""

@@ -1,4 +1,9 @@
-"""LocalGateway: Amazon API Gateway's WebSocket behaviour on loopback, for tests and demos."""
+"""LocalGateway: Amazon API Gateway's WebSocket behaviour on loopback, for tests and demos.
+
+This module holds the gateway's configuration, lifecycle, integration registry and the sending
+side; the connection side is in ``_handshakes`` (accept and ``$connect``) and ``_messages``
+(routing, integrations, ``$disconnect``), what tests see in ``_recording`` and ``_faults``.
+"""
 
 from __future__ import annotations
 
@@ -12,36 +17,23 @@ import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Optional, TypeVar, Union
-from urllib.parse import parse_qsl
-
-from websockets.http11 import Request, Response
 
 from wsapi_client._errors import MessageTooLargeError
 from wsapi_client.emulator._authorizer import RequestAuthorizer
 from wsapi_client.emulator._backend import ConnectionDescription
-from wsapi_client.emulator._connection import GatewayConnection
 from wsapi_client.emulator._faults import FaultControls
+from wsapi_client.emulator._handshakes import ConnectHook, Handshakes
 from wsapi_client.emulator._ids import IdSource
-from wsapi_client.emulator._integrations import LambdaRuntime, Refusal
-from wsapi_client.emulator._lambda import ApiInfo, ConnectionInfo, LambdaHandler
+from wsapi_client.emulator._integrations import LambdaRuntime
+from wsapi_client.emulator._lambda import ApiInfo, LambdaHandler
 from wsapi_client.emulator._management import ManagementServer
+from wsapi_client.emulator._messages import DisconnectHook, Handler, Messages
 from wsapi_client.emulator._recording import Recording
-from wsapi_client.emulator._records import (
-    ConnectRequest,
-    Deny,
-    DisconnectRecord,
-    GoneError,
-    HandshakeRecord,
-    HeaderMap,
-    ReceivedMessage,
-    ThrottledError,
-)
+from wsapi_client.emulator._records import GoneError, ThrottledError
 from wsapi_client.emulator._routes import RouteTable
-from wsapi_client.emulator._sigv4 import Identity, SignatureError, verify_sigv4_target
 from wsapi_client.emulator._throttle import TokenBucket
 from wsapi_client.spec._model import ApiSpec
 
@@ -49,30 +41,12 @@ __all__ = ["Handler", "LocalGateway"]
 
 _log = logging.getLogger("wsapi_client.emulator")
 
-Handler = Callable[[str, Any], None]
-"""A route integration: ``handler(connection_id, payload)``; runs on the connection's thread."""
-
-ConnectHook = Callable[[ConnectRequest], None]
-DisconnectHook = Callable[[str], None]
 F = TypeVar("F", bound=Callable[..., Any])
 
-_FORBIDDEN = '{"message":"Forbidden"}'
-_MOCK_RESPONSE = '{"statusCode":200}'
-_TOO_MANY = "Too Many Requests"
 _ENDPOINT_ENV = "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"
 _SPECIAL_ROUTES = ("$connect", "$disconnect", "$default")
-_INTERNAL_ERROR = '{"message": "Internal server error"}'
-_NOT_JSON: Any = object()
 _OMITTED: Any = object()
 _STOP_GRACE = 0.3  # seconds stop() gives clients to answer the closing handshake
-
-
-def _error_frame(message: str, connection_id: str, request_id: str) -> str:
-    """An API Gateway error frame, spaced exactly as the service sends it."""
-    return (
-        f'{{"message": {json.dumps(message)}, "connectionId":{json.dumps(connection_id)}, '
-        f'"requestId":{json.dumps(request_id)}}}'
-    )
 
 
 def _coerce_spec(spec: Union[ApiSpec, str, os.PathLike[str], Mapping[str, Any]]) -> ApiSpec:
@@ -84,7 +58,7 @@ def _coerce_spec(spec: Union[ApiSpec, str, os.PathLike[str], Mapping[str, Any]])
     return loaded
 
 
-class LocalGateway(Recording, FaultControls):
+class LocalGateway(Recording, FaultControls, Handshakes, Messages):
     """API Gateway for a WebSocket API model, on loopback, in background threads.
 
     ``with LocalGateway(spec) as gw:`` serves ``gw.url`` (WebSocket) and ``gw.callback_url``
@@ -477,340 +451,6 @@ class LocalGateway(Recording, FaultControls):
         if self.log_frames:
             _log.info("(%s) Sent %d bytes to the client", connection_id, size)
 
-    # --- connection side (called on connection threads) -------------------------------
-
-    def _accept_loop(self) -> None:
-        assert self._selector is not None
-        assert self._listener is not None
-        assert self._wake is not None
-        wake = self._wake[0]
-        while True:
-            for key, _ in self._selector.select():
-                if key.fileobj is wake:
-                    return
-                try:
-                    sock, address = self._listener.accept()
-                except OSError:
-                    continue
-                self._admit(sock, address)
-
-    def _admit(self, sock: socket.socket, address: Any) -> None:
-        sock.setblocking(True)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._cond:
-            hang = self._hang_pending > 0
-            if hang:
-                self._hang_pending -= 1
-            conn = GatewayConnection(
-                self,
-                sock,
-                address,
-                number=next(self._numbers),
-                hang=hang,
-                max_frame_size=self.max_frame_size,
-                max_message_size=self.max_message_size,
-            )
-            self._all.add(conn)
-        conn.start()
-
-    def _handshake_hung(self, conn: GatewayConnection, request: Request) -> None:
-        path, query, headers = _parse_request(request)
-        self._log_handshake(
-            HandshakeRecord(
-                path=path,
-                query=query,
-                headers=headers,
-                status=None,
-                at=time.time(),
-                reason="hung by hang_next()",
-            )
-        )
-
-    def _handshake(self, conn: GatewayConnection, request: Request) -> None:
-        """Answer one handshake like API Gateway's ``$connect``; logged before it is answered."""
-        path, query, headers = _parse_request(request)
-        conn.user_agent = headers.get("User-Agent", "")
-        conn.handshake_at_wall = time.time()
-        response, reason = self._admit_handshake(conn, request, path, query, headers)
-        status = response.status_code
-        self._log_handshake(
-            HandshakeRecord(
-                path=path,
-                query=query,
-                headers=headers,
-                status=status,
-                at=time.time(),
-                connection_id=conn.connection_id,
-                reason=reason,
-            )
-        )
-        if status != 101:
-            _log.info("handshake refused with %d: %s", status, reason)
-            conn.send_response(response)
-            return
-        connection_id = conn.connection_id
-        assert connection_id is not None
-        with self._cond:
-            self._connections[connection_id] = conn
-            conn.muted = False
-        conn.send_response(response, register=True)
-        self._notify()
-        _log.info(
-            "(%s) Client [Connection Id: %s] connected from %s",
-            self._ids.request_id(),
-            connection_id,
-            conn.source_ip,
-        )
-
-    def _admit_handshake(
-        self,
-        conn: GatewayConnection,
-        request: Request,
-        path: str,
-        query: Mapping[str, str],
-        headers: HeaderMap,
-    ) -> tuple[Response, str]:
-        """The response to a handshake (101 to accept) and why it was refused."""
-
-        def refuse(status: int, body: str, reason: str) -> tuple[Response, str]:
-            response = conn.protocol.reject(status, body)
-            if body.startswith("{"):
-                response.headers["Content-Type"] = "application/json"
-            return response, reason
-
-        with self._cond:
-            refusal = self._refuse.pop(0) if self._refuse else None
-        if refusal is not None:
-            return refuse(refusal[0], refusal[1], "refused by refuse_next()")
-        if path.rstrip("/") != f"/{self.stage}":
-            return refuse(403, _FORBIDDEN, f"no stage at {path!r}")
-        if self._connection_bucket is not None and not self._connection_bucket.take():
-            body = json.dumps({"message": _TOO_MANY})
-            return refuse(429, body, "connection rate exceeded (connection_rate)")
-        identity: Optional[Identity] = None
-        if self.iam_keys:
-            try:
-                identity = self._check_iam(request, headers)
-            except SignatureError as exc:
-                return refuse(403, _FORBIDDEN, f"SigV4 {exc}")
-        response = conn.protocol.accept(request)
-        if response.status_code != 101:
-            return response, response.body.decode("utf-8", "replace").strip()
-        connection_id = self._ids.connection_id()
-        conn.connection_id = connection_id
-        items = _query_items(request)
-        if self._lambda.authorizer is not None:
-            authorized = self._lambda.authorize(_connection_info(conn), headers, items)
-            if isinstance(authorized, Refusal):
-                return refuse(authorized.status, authorized.body, authorized.reason)
-            conn.authorizer = authorized
-        connect = ConnectRequest(
-            connection_id=connection_id,
-            headers=headers,
-            query=query,
-            path=path,
-            source_ip=conn.source_ip,
-            identity=identity,
-            query_items=tuple(items),
-        )
-        for hook in list(self._connect_hooks):
-            try:
-                hook(connect)
-            except Deny as deny:
-                body = json.dumps({"message": deny.message})
-                return refuse(deny.status, body, f"denied by a $connect hook: {deny}")
-            except Exception:
-                _log.exception("$connect hook failed for %s", connection_id)
-                return refuse(500, _INTERNAL_ERROR, "a $connect hook raised")
-        if self._lambda.get("$connect") is not None:
-            result = self._lambda.connect(_connection_info(conn), headers, items, conn.authorizer)
-            if isinstance(result, Refusal):
-                return refuse(result.status, result.body, result.reason)
-            if result.subprotocol is not None:
-                response.headers["Sec-WebSocket-Protocol"] = result.subprotocol
-        return response, ""
-
-    def _check_iam(self, request: Request, headers: HeaderMap) -> Identity:
-        """Who signed the handshake (SigV4, header or query form); raises SignatureError."""
-        return verify_sigv4_target(
-            "GET",
-            request.path,
-            headers.raw_items(),
-            keys=self.iam_keys,
-            now=datetime.now(timezone.utc),
-            region=self.iam_region,
-            session_tokens=self.iam_session_tokens,
-        )
-
-    def _dispatch(self, conn: GatewayConnection, data: Union[str, bytes]) -> None:
-        """Route one message, run its integration and record it (the hot path)."""
-        connection_id = conn.connection_id
-        assert connection_id is not None
-        request_id = self._ids.request_id()
-        if self._message_bucket is not None and not self._message_bucket.take():
-            self._reject(conn, None, data, request_id, _TOO_MANY)
-            return
-        body: Any = _NOT_JSON
-        if isinstance(data, str):
-            with contextlib.suppress(ValueError):
-                body = json.loads(data)
-        key = body.get("route") if isinstance(body, dict) else None
-        route = self._routes.get(key) if isinstance(key, str) else None
-        if self.log_frames:
-            _log.info(
-                "(%s) WebSocket Request Route: [%s] Connection Id: %s, body: %.200r",
-                request_id,
-                route.key if route else "$default",
-                connection_id,
-                data,
-            )
-        if route is None:
-            if self._lambda.get("$default") is not None:
-                payload = data if body is _NOT_JSON else body
-                self._invoke(conn, "$default", data, payload, request_id)
-                return
-            default = self._handlers.get("$default")
-            if default is None:
-                self._reject(
-                    conn, key if isinstance(key, str) else None, data, request_id, "Forbidden"
-                )
-                return
-            payload = data if body is _NOT_JSON else body
-            self._integrate(conn, "$default", default, payload, raw=data, request_id=request_id)
-            return
-        if self.validate and route.validator is not None and not route.validator(body):
-            self._reject(conn, route.key, data, request_id, "Invalid request body")
-            return
-        if self._lambda.get(route.key) is not None:
-            self._invoke(conn, route.key, data, body.get("payload"), request_id)
-            return
-        handler = self._handlers.get(route.key)
-        payload = body.get("payload")
-        self._integrate(conn, route.key, handler, payload, raw=data, request_id=request_id)
-        if handler is None and self.mock_integrations:
-            # The PDK's MockIntegrations.mockAll(): the mock's response is sent as a frame.
-            conn.send_message(_MOCK_RESPONSE)
-
-    def _invoke(
-        self,
-        conn: GatewayConnection,
-        route: str,
-        data: Union[str, bytes],
-        payload: Any,
-        request_id: str,
-    ) -> None:
-        """Run a route's Lambda function; record the message once it has settled.
-
-        Sequential (the default): this connection's next message waits until the function
-        returned or timed out.  With ``concurrent_handlers`` it does not wait.
-        """
-        connection_id = conn.connection_id
-        assert connection_id is not None
-
-        def settled(error: Optional[str]) -> None:
-            if error is not None:
-                conn.send_message(_error_frame(error, connection_id, request_id))
-            self._record(
-                ReceivedMessage(connection_id, route, payload, data, time.time(), request_id, error)
-            )
-
-        invocation = self._lambda.message(
-            _connection_info(conn),
-            route,
-            data,
-            request_id=request_id,
-            authorizer=conn.authorizer,
-            settled=settled,
-        )
-        if not self._lambda.concurrent:
-            invocation.wait()
-
-    def _integrate(
-        self,
-        conn: GatewayConnection,
-        route: str,
-        handler: Optional[Handler],
-        payload: Any,
-        *,
-        raw: Union[str, bytes],
-        request_id: str,
-    ) -> None:
-        connection_id = conn.connection_id
-        assert connection_id is not None
-        error = None
-        if handler is not None:
-            try:
-                handler(connection_id, payload)
-            except Exception:
-                _log.exception("(%s) handler of route %s raised", request_id, route)
-                error = "Internal server error"
-                conn.send_message(_error_frame(error, connection_id, request_id))
-        message = ReceivedMessage(
-            connection_id, route, payload, raw, time.time(), request_id, error
-        )
-        with self._cond:
-            self._message_count += 1
-            if self.record_messages:
-                self._received.append(message)
-            self._route_counts[route] = self._route_counts.get(route, 0) + 1
-            self._cond.notify_all()
-        if self.log_frames:
-            _log.info("(%s) Method completed with status: %s", request_id, 500 if error else 200)
-
-    def _reject(
-        self,
-        conn: GatewayConnection,
-        route: Optional[str],
-        raw: Union[str, bytes],
-        request_id: str,
-        error: str,
-    ) -> None:
-        connection_id = conn.connection_id
-        assert connection_id is not None
-        conn.send_message(_error_frame(error, connection_id, request_id))
-        message = ReceivedMessage(connection_id, route, None, raw, time.time(), request_id, error)
-        with self._cond:
-            if self.record_messages:
-                self._rejected.append(message)
-            self._cond.notify_all()
-        if self.log_frames:
-            _log.info("(%s) %s (route %s)", request_id, error, route)
-
-    def _connection_closed(self, conn: GatewayConnection) -> None:
-        connection_id = conn.connection_id
-        record = None
-        if conn.registered and connection_id is not None:
-            code, reason, initiated_by = conn.close_outcome()
-            record = DisconnectRecord(
-                connection_id=connection_id,
-                code=code,
-                reason=reason,
-                initiated_by=initiated_by,
-                at=time.time(),
-            )
-            if self._lambda.get("$disconnect") is not None:
-                self._lambda.disconnect(_connection_info(conn), code, reason, conn.authorizer)
-            for hook in list(self._disconnect_hooks):
-                try:
-                    hook(connection_id)
-                except Exception:
-                    _log.exception("$disconnect hook failed for %s", connection_id)
-            _log.info(
-                "Client [Connection Id: %s] disconnected: %d %s (closed by %s)",
-                connection_id,
-                code,
-                reason,
-                initiated_by,
-            )
-        with self._cond:
-            if record is not None:
-                self._disconnects.append(record)
-            self._all.discard(conn)
-            if connection_id is not None and self._connections.get(connection_id) is conn:
-                del self._connections[connection_id]
-            self._cond.notify_all()
-
     # --- management API backend (called on management threads) ------------------------
 
     def new_request_id(self) -> str:
@@ -840,32 +480,10 @@ class LocalGateway(Recording, FaultControls):
         )
 
 
-def _parse_request(request: Request) -> tuple[str, dict[str, str], HeaderMap]:
-    path, _, query_string = request.path.partition("?")
-    query = dict(parse_qsl(query_string, keep_blank_values=True))
-    return path, query, HeaderMap(request.headers.raw_items())
-
-
-def _query_items(request: Request) -> list[tuple[str, str]]:
-    """Every query parameter in order, repeated names kept (for multi-value maps)."""
-    return parse_qsl(request.path.partition("?")[2], keep_blank_values=True)
-
-
 def _api_id() -> str:
     """Ten lowercase letters and digits, like an API Gateway API id."""
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(alphabet[b % len(alphabet)] for b in os.urandom(10))
-
-
-def _connection_info(conn: GatewayConnection) -> ConnectionInfo:
-    connection_id = conn.connection_id
-    assert connection_id is not None
-    return ConnectionInfo(
-        connection_id=connection_id,
-        connected_at=conn.handshake_at_wall,
-        source_ip=conn.source_ip,
-        user_agent=conn.user_agent,
-    )
 
 
 def _url_host(host: str) -> str:

@@ -10,7 +10,10 @@ import threading
 import time
 from typing import Optional
 
-__all__ = ["TokenBucket"]
+__all__ = ["TOO_MANY_REQUESTS", "TokenBucket"]
+
+TOO_MANY_REQUESTS = "Too Many Requests"
+"""The message of a throttled handshake (429 body) or message (error frame)."""
 
 
 class TokenBucket:
