@@ -95,7 +95,7 @@ class Closed(Exception):
 class Connection:
     """An open WebSocket connection and the state the client keeps about it.
 
-    Fields written by the reader thread: ``last_received``, ``busy_since``, ``close_code``,
+    Fields written by the reader thread: ``last_received``, ``busy``, ``close_code``,
     ``close_reason``; by the supervisor: ``last_ping``, ``retiring``, ``opened_at``; ``close_sent``
     by the writer's token holder; ``ended`` under the client's state lock. Reads elsewhere are of
     single attributes (atomic under the GIL) and only decide when to look again.
@@ -117,7 +117,7 @@ class Connection:
         self.number = number
         self.opened_at = opened_at
         self.last_received = opened_at  # when the last read from the socket returned data
-        self.busy_since: Optional[float] = None  # the reader is in a listener since then
+        self.busy = False  # the reader is in a listener right now
         self._clock = clock
         self.max_message_size = max_message_size
         self.last_ping: Optional[float] = None

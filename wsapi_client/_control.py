@@ -170,7 +170,7 @@ class Control:
             readers = list(self.readers.values())
         for reader, conn in readers:
             if reader is not me:
-                grace = deadline if conn.busy_since is None else self.clock() + 0.1
+                grace = self.clock() + 0.1 if conn.busy else deadline
                 reader.join(max(0.0, min(deadline, grace) - self.clock()))
 
     def wait_connected(self, timeout: Optional[float]) -> None:

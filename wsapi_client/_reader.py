@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
 
 from wsapi_client import _framing
 from wsapi_client._connection import Closed, Connection, parse_close
@@ -21,9 +20,7 @@ from wsapi_client._control import Control
 __all__ = ["read_loop"]
 
 
-def read_loop(
-    conn: Connection, control: Control, clock: Callable[[], float], log: logging.Logger
-) -> None:
+def read_loop(conn: Connection, control: Control, log: logging.Logger) -> None:
     """Read ``conn`` until it ends; see the module docstring."""
     control.sdk_threads.add(threading.get_ident())
     dispatcher, writer, name = control.dispatcher, control.writer, control.name
@@ -41,11 +38,11 @@ def read_loop(
                     raw = data.decode("utf-8", "replace")
                     dispatcher.emit_error(f"Failed to parse received data {raw}", "parse", raw=raw)
                     continue
-                conn.busy_since = clock()
+                conn.busy = True
                 try:
                     dispatch(text)
                 finally:
-                    conn.busy_since = None
+                    conn.busy = False
             elif opcode == _framing.OPCODE_BINARY:
                 dispatcher.ignored += 1
             elif opcode == _framing.OPCODE_PING:

@@ -252,7 +252,7 @@ class Supervisor:
     def _start_reader(self, conn: Connection) -> None:
         thread = threading.Thread(
             target=read_loop,
-            args=(conn, self.c, self.clock, self.log),
+            args=(conn, self.c, self.log),
             name=f"wsapi-{self.s.name}-reader-{conn.number}",
             daemon=True,
         )
@@ -321,7 +321,7 @@ class Supervisor:
         if conn.last_ping is not None and conn.last_received < conn.last_ping:
             if now - conn.last_ping < keepalive.timeout:
                 return conn.last_ping + keepalive.timeout
-            if conn.busy_since is not None:
+            if conn.busy:
                 # The reader is in a listener: the answer may be waiting unread. Not dead.
                 return now + min(_BUSY_RECHECK, keepalive.timeout)
             self.log.warning(
