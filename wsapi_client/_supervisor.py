@@ -231,23 +231,29 @@ class Supervisor:
         return conn, None
 
     def _go_live(self, conn: Connection, *, reconnected: bool, rotated: bool = False) -> None:
-        """Make ``conn`` the active connection: reader, flush, then resubscribe."""
+        """Make ``conn`` the active connection: flush, resubscribe, CONNECTED, then its reader.
+
+        CONNECTED is announced after the flushed queue and the ``with_reconnect`` callbacks'
+        sends (the PDK order), so whatever is sent once the client says it is connected goes
+        out after them; the reader starts last, so a listener that gets the new connection's
+        first message already sees the client CONNECTED and the reconnect counted (what the
+        server sends meanwhile waits in the socket)."""
         c = self.c
         conn.idle = self.writer.write_pending
         conn.arrived = self.dispatcher.arrived
-        self._start_reader(conn)
+        if reconnected:
+            c.reconnects += 1
         queued = self.writer.activate(conn)
         if queued:
             self.log.info("%s: flushing %d queued message(s)", self.s.name, queued)
-        if reconnected:
-            c.reconnects += 1
-        c.move(lambda lc: lc.rotated() if rotated else lc.connected())
         # Callbacks registered before this point run now; later ones run at registration.
         with c.cond:
             callbacks = self.dispatcher.registry.snapshot(RECONNECT)
             c.resubscribed = True
         for entry in callbacks:
             self.dispatcher.call_safely(entry.callback, (), "with_reconnect callback")
+        c.move(lambda lc: lc.rotated() if rotated else lc.connected())
+        self._start_reader(conn)
 
     def _start_reader(self, conn: Connection) -> None:
         thread = threading.Thread(
