@@ -54,6 +54,10 @@ def test_eight_threads_under_repeated_drops(
     queued_during_outage: set[tuple[int, int]] = set()
     futures: dict[tuple[int, int], Future[None]] = {}
     lock = threading.Lock()
+    losses = threading.Semaphore(0)  # one release per RECONNECTING the client reports
+    client.on_state_change(
+        lambda state: losses.release() if state is ConnectionState.RECONNECTING else None
+    )
     round_start = threading.Barrier(THREADS + 1)
     round_end = threading.Barrier(THREADS + 1)
 
@@ -61,11 +65,16 @@ def test_eight_threads_under_repeated_drops(
         for r in range(rounds):
             round_start.wait()
             for i in range(r * per_round, (r + 1) * per_round):
+                # The state is read before the send: once the client reports the loss, the dead
+                # connection takes no more writes, so a message still pending then waits for the
+                # next one. (Read after the send, a message written into the dying connection just
+                # before the loss was reported would pass for one queued during the outage.)
+                outage = client.state is not ConnectionState.CONNECTED
                 future = client.send("SubscribeToNotifications", {"topic": f"{t}:{i}"})
                 queued = not future.done()
                 with lock:
                     futures[(t, i)] = future
-                    if queued and client.state is not ConnectionState.CONNECTED:
+                    if queued and outage:
                         queued_during_outage.add((t, i))
             round_end.wait()
 
@@ -92,6 +101,10 @@ def test_eight_threads_under_repeated_drops(
         # server has not read yet, flushed or not.
         gateway.wait_until(lambda: outage_messages() <= received_keys(), timeout=10)
         gateway.drop_all()
+        # The next round starts once the client has noticed the drop (it is reconnecting, so
+        # sends pile up in the queue): sends before that go into the dying connection, the
+        # at-most-once window, which on a starved machine can swallow a whole round.
+        assert losses.acquire(timeout=10)
         round_end.wait()
     for thread in threads:
         thread.join(10)
