@@ -132,6 +132,7 @@ class Connection:
         self.stopping = False
         self._buffer = b""
         self._pos = 0
+        self._drained = False  # the last read took less than asked: the socket is likely empty
         self._fragments: Optional[list[bytes]] = None  # a fragmented message being gathered
         self._fragment_opcode = 0
         self._fragment_size = 0
@@ -156,20 +157,27 @@ class Connection:
         out then.
         """
         sock = self.sock
+        # After a short read the socket is most likely empty: wait first instead of paying for
+        # a read that fails with EAGAIN (a system call and an exception on the latency path).
+        # TLS may hold decrypted bytes the socket no longer shows: then read at once.
+        wait = self._drained and not (self._tls and sock.pending())  # type: ignore[attr-defined]
         while True:
-            try:
-                buffer = sock.recv(_RECV_SIZE)
-            except _WOULD_BLOCK:
+            if wait:
                 if self.stopping:
-                    raise Closed(1006, "connection aborted") from None
+                    raise Closed(1006, "connection aborted")
                 idle = self.idle
                 if idle is not None:
                     idle()
                 self._wait(readable=True, timeout=None)
+            try:
+                buffer = sock.recv(_RECV_SIZE)
+            except _WOULD_BLOCK:
+                wait = True
                 continue
             except OSError as exc:
                 raise Closed(1006, f"connection lost: {exc}") from exc
             break
+        self._drained = len(buffer) < _RECV_SIZE
         if not buffer:
             raise Closed(1006, "connection closed without a close frame")
         self.last_received = self._clock()

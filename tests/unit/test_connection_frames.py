@@ -27,8 +27,9 @@ TEXT, BINARY, CONT, PING, PONG = (
 
 class ChunkedSocket:
     """Serves a byte stream in the given chunks, then the end of the stream, like a non-blocking
-    socket: each chunk is preceded by one "would block" (after which the reader waits on
-    ``fileno()``, an always-readable pipe)."""
+    socket: the first read finds nothing yet ("would block", after which the reader waits on
+    ``fileno()``, an always-readable pipe); after that a chunk is ready whenever it is asked
+    for."""
 
     def __init__(self, chunks: list[bytes]) -> None:
         self.chunks = list(chunks)
@@ -45,7 +46,6 @@ class ChunkedSocket:
         if not self._ready:
             self._ready = True
             raise BlockingIOError
-        self._ready = False
         self.reads += 1
         if not self.chunks:
             return b""
