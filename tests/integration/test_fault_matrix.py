@@ -528,6 +528,9 @@ def fork_while_connected(h: Harness) -> None:
     with client.expect("SendGreeting") as reply:
         client.send("SayHello", {"name": "parent"})
     assert reply.result(timeout=5) == {"greeting": "Hello, parent!"}
+    # The reply is posted by the handler, and the gateway records a message once its handler has
+    # returned: the reply can arrive first, so wait for the record rather than read it at once.
+    gw.wait_for_messages(1, timeout=5)
     assert [m.payload for m in gw.received] == [{"name": "parent"}]
 
 
