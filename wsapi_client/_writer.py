@@ -21,14 +21,17 @@ in ``_tail`` with the token still held, and the supervisor finishes it when the 
   thread (no hand-off);
 - while another thread writes (or a write is parked), is queued for that writer, which writes it
   with the rest of the queue, several frames per socket call (combining);
-- during a burst (the previous send less than ``_BURST_GAP`` ago) is held without a write, up to
-  ``_DEFER_MESSAGES`` messages, ``_DEFER_BYTES`` bytes or ``_DEFER_AGE`` seconds; the send that
-  passes a limit writes them all at once. What a burst leaves is written by the next send, by the
+- during a burst (the previous send very shortly before) is held without a write, within the
+  limits of :class:`~wsapi_client._bursts.BurstGate`; the send that passes a limit writes them
+  all at once. What a burst leaves is written by the next send, by the
   reader before it waits for data, by anyone looking at one of its futures, or by the
   supervisor, asked through ``hold_helper`` (it runs as soon as the sending thread lets go of the
   GIL). Isolated sends are never held back;
 - without a connection, joins the queue under its :class:`QueuePolicy`; the supervisor flushes it
   after the next connect.
+
+What happens when a write goes wrong (an interrupt, a failed write, a lost connection under a
+parked write) lives in :mod:`wsapi_client._write_recovery`, which this class inherits.
 
 Threads: ``submit``/``observe``/``flush`` run on callers' threads, ``send_control`` on the reader
 (pong, close reply) and the supervisor (ping, close), ``resume``/``activate``/``expire`` on the
@@ -42,13 +45,13 @@ import threading
 from concurrent.futures import Future
 from typing import Callable, Optional
 
+from wsapi_client._bursts import BurstGate
 from wsapi_client._connection import Connection
 from wsapi_client._errors import (
     ClientClosedError,
     MessageExpiredError,
     QueueFullError,
     WaitTimeout,
-    WriteInterruptedError,
 )
 from wsapi_client._futures import (
     SendFuture,
@@ -61,46 +64,14 @@ from wsapi_client._futures import (
 )
 from wsapi_client._outbox import Outbox, Outgoing
 from wsapi_client._policies import QueuePolicy
+from wsapi_client._write_recovery import Failed, Pending, WriteRecovery
 
 __all__ = ["Writer"]
 
 _WRITE_BATCH_BYTES = 256 * 1024
-_BURST_GAP = 20e-6  # a send this soon after the previous one is part of a burst
-_DEFER_MESSAGES = 64  # a burst is written at least every this many messages,
-_DEFER_BYTES = 64 * 1024  # this many bytes,
-_DEFER_AGE = 200e-6  # or this many seconds after its first held-back message
-
-Failed = list[tuple[Outgoing, BaseException]]
 
 
-class _Pending:
-    """Bytes being written to one connection while the token is held: a batch of messages (whose
-    futures complete once all of it is out) or control frames (``items`` empty)."""
-
-    __slots__ = ("conn", "counted", "data", "fresh", "items", "sent")
-
-    def __init__(
-        self, conn: Connection, data: bytes, items: list[Outgoing], fresh: bool = False
-    ) -> None:
-        self.conn = conn
-        self.data = data
-        self.items = items
-        self.sent = 0
-        self.fresh = fresh  # one message whose future nobody has seen yet
-        self.counted = False  # its outcome is recorded (written and counted, or requeued)
-
-    def split(self) -> tuple[list[Outgoing], list[Outgoing]]:
-        """The messages that went out whole, and the rest."""
-        offset = 0
-        written: list[Outgoing] = []
-        back: list[Outgoing] = []
-        for item in self.items:
-            offset += len(item.data)
-            (written if offset <= self.sent else back).append(item)
-        return written, back
-
-
-class Writer:
+class Writer(WriteRecovery):
     """The outbound side of one client; see the module docstring."""
 
     def __init__(
@@ -134,15 +105,14 @@ class Writer:
         self.futures_lock = threading.Lock()
         self._outbox = Outbox(policy)
         self._active: Optional[Connection] = None
-        self._writing: Optional[_Pending] = None  # the token: what its holder is writing
+        self._writing: Optional[Pending] = None  # the token: what its holder is writing
         self._holder = 0  # the thread holding the token (0: a parked write holds it)
-        self._tail: Optional[_Pending] = None
+        self._tail: Optional[Pending] = None
         self._controls: list[tuple[Connection, bytes]] = []
         self._closed: Optional[ClientClosedError] = None  # set when sends stop being accepted
         self._stopped = False  # fail_all() ran: nothing may be queued any more
         self._dropped = False  # fail_all() failed messages (a flush waiting for them fails too)
-        self._last_send = 0.0
-        self._held_since = 0.0
+        self._burst = BurstGate()
         self.messages_out = 0
         self.bytes_out = 0
 
@@ -182,7 +152,7 @@ class Writer:
         room only with ``overflow="block"``."""
         failed: Failed = []
         now = self._perf()
-        pending: Optional[_Pending] = None
+        pending: Optional[Pending] = None
         ask_helper = False
         wake_for_ttl = False
         with self._lock:
@@ -204,20 +174,20 @@ class Writer:
                 size = len(items[0].data) if alone else sum(len(i.data) for i in items)
                 if (
                     alone
-                    and now - self._last_send < _BURST_GAP
+                    and self._burst.may_hold(now, len(outbox), outbox.bytes, size)
                     and self._helper_ready()
-                    and self._may_hold_locked(now, size)
+                    and outbox.room_for(1, size)
                 ):
                     if not outbox:
-                        self._held_since = now
+                        self._burst.started(now)
                         ask_helper = True  # the first held message wakes the supervisor
                     outbox.append(items)
                 elif alone and not outbox:
-                    pending = self._hold_locked(_Pending(conn, items[0].data, items, fresh=True))
+                    pending = self._hold_locked(Pending(conn, items[0].data, items, fresh=True))
                 else:
                     outbox.append(items)
                     pending = self._take_locked(conn)
-            self._last_send = now
+            self._burst.sent(now)
         if failed:
             fail(failed)
         if wake_for_ttl:
@@ -226,17 +196,6 @@ class Writer:
             self.write_pending()  # the supervisor is busy: no holding back
         if pending is not None:
             self._drive(pending)
-
-    def _may_hold_locked(self, now: float, size: int) -> bool:
-        outbox = self._outbox
-        if not outbox:
-            return outbox.room_for(1, size)
-        return (
-            len(outbox) < _DEFER_MESSAGES
-            and outbox.bytes + size <= _DEFER_BYTES
-            and now - self._held_since < _DEFER_AGE
-            and outbox.room_for(1, size)
-        )
 
     def _enqueue_locked(self, item: Outgoing, failed: Failed) -> None:
         outbox = self._outbox
@@ -263,14 +222,14 @@ class Writer:
                 (evicted, QueueFullError("dropped from a full outbound queue (drop_oldest)"))
             )
 
-    def _take_locked(self, conn: Connection) -> _Pending:
+    def _take_locked(self, conn: Connection) -> Pending:
         """Take the token and the head of the queue for ``conn`` (the lock is held)."""
         batch = self._outbox.take(_WRITE_BATCH_BYTES)
         if self._room_waiters:  # a batch left the queue: there is room again
             self._room.notify_all()
-        return self._hold_locked(_Pending(conn, b"", batch))
+        return self._hold_locked(Pending(conn, b"", batch))
 
-    def _hold_locked(self, pending: _Pending) -> _Pending:
+    def _hold_locked(self, pending: Pending) -> Pending:
         """This thread holds the token, to write ``pending`` (the lock is held)."""
         self._writing = pending
         self._holder = threading.get_ident()
@@ -296,7 +255,7 @@ class Writer:
 
     # -- the token holder ------------------------------------------------------------------
 
-    def _drive(self, pending: _Pending) -> None:
+    def _drive(self, pending: Pending) -> None:
         """Holding the token: write ``pending``, then the control frames and whatever was queued
         meanwhile; give the token back, or park the rest when the socket is full.
 
@@ -308,39 +267,12 @@ class Writer:
             self._abandon()
             raise
 
-    def _abandon(self) -> None:
-        """The token holder was interrupted. Whether its last write reached the socket cannot be
-        known (the interrupt may have landed just after the system call returned), so what it
-        was writing is neither re-sent (a duplicate) nor dropped silently: those messages fail
-        with :class:`WriteInterruptedError` and the connection, perhaps cut mid-frame, is
-        replaced. Everything still queued stays queued."""
-        uncertain: Failed = []
-        watched: list[Future[None]] = []
-        with self._lock:
-            current = self._writing
-            if current is None or self._holder != threading.get_ident():
-                return  # not this thread's (given back already, or parked)
-            if not current.counted:
-                if current.sent >= len(current.data):
-                    written, _back = self._split_locked(current)
-                    watched = finish_unwatched(written, self.futures_lock)
-                else:
-                    error = WriteInterruptedError(
-                        "interrupted while being written; it may or may not have been sent"
-                    )
-                    uncertain = [(item, error) for item in current.items]
-                    self._break_locked(current.conn, "a write was interrupted")
-            self._release_locked()
-        complete(watched)
-        fail(uncertain)
-        self._wake_supervisor()
-
-    def _drive_from(self, pending: _Pending) -> None:
+    def _drive_from(self, pending: Pending) -> None:
         lock = self.futures_lock
         watched: list[Future[None]] = []
         dropped: Failed = []
         broken = False
-        current: Optional[_Pending] = pending
+        current: Optional[Pending] = pending
         while current is not None:
             if current.items and not current.data:  # a batch from the queue, not claimed yet
                 live = claim_all(current.items, lock)
@@ -389,7 +321,7 @@ class Writer:
         if dropped:
             fail(dropped)
 
-    def _next_locked(self) -> Optional[_Pending]:
+    def _next_locked(self) -> Optional[Pending]:
         """What the token holder writes next: control frames first (between messages, never
         inside one), then the head of the queue if a connection is up."""
         while self._controls:
@@ -397,7 +329,7 @@ class Writer:
             frames = [frame for c, frame in self._controls if c is target]
             self._controls = [(c, f) for c, f in self._controls if c is not target]
             if not target.stopping:
-                return self._hold_locked(_Pending(target, b"".join(frames), []))
+                return self._hold_locked(Pending(target, b"".join(frames), []))
         conn = self._active
         if conn is not None and self._outbox:
             return self._take_locked(conn)
@@ -408,50 +340,6 @@ class Writer:
         self._holder = 0
         if not self._outbox:
             self._drained.notify_all()
-
-    def _after_failure_locked(
-        self, pending: _Pending, error: OSError, dropped: Failed
-    ) -> list[Future[None]]:
-        """A write failed: count what went out whole, put the rest back at the head of the
-        queue, take the connection out of service (the supervisor reconnects). Returns the
-        written futures to complete; adds to ``dropped`` what cannot go back (stopped)."""
-        conn = pending.conn
-        self._log.info(
-            "%s: write failed on connection #%d (%s); the unwritten message(s) go back in the "
-            "queue",
-            self.name,
-            conn.number,
-            error,
-        )
-        written, back = self._split_locked(pending)
-        self._break_locked(conn, f"write failed: {error}")
-        self._give_back_locked(back, dropped)
-        return finish_unwatched(written, self.futures_lock)
-
-    def _split_locked(self, pending: _Pending) -> tuple[list[Outgoing], list[Outgoing]]:
-        """:meth:`_Pending.split`, counting what went out (the lock is held)."""
-        written, back = pending.split()
-        self.messages_out += len(written)
-        self.bytes_out += sum(len(item.data) for item in written)
-        return written, back
-
-    def _break_locked(self, conn: Connection, reason: str) -> None:
-        """``conn`` cannot be written any more: out of service; the supervisor replaces it."""
-        if self._active is conn:
-            self._active = None
-        if conn.close_code is None:
-            conn.close_code, conn.close_reason = 1006, reason
-        conn.failed = True
-        conn.abort()
-
-    def _give_back_locked(self, items: list[Outgoing], dropped: Failed) -> None:
-        """Put unwritten ``items`` back at the head of the queue, or, once stopped (nobody will
-        flush it again), into ``dropped`` to fail."""
-        if self._stopped:
-            closed = self._closed or ClientClosedError("the client is closed")
-            dropped.extend((item, closed) for item in items)
-        else:
-            self._outbox.requeue(items)
 
     def resume(self) -> None:
         """The socket under a parked write has room (supervisor): go on writing."""
@@ -496,33 +384,8 @@ class Writer:
             if self._writing:
                 self._controls.append((conn, frame))
                 return
-            pending = self._hold_locked(_Pending(conn, frame, []))
+            pending = self._hold_locked(Pending(conn, frame, []))
         self._drive(pending)
-
-    def connection_lost(self, conn: Connection) -> None:
-        """``conn`` ended: a write parked on it goes back to the queue (whole messages, at the
-        head); its control frames are dropped."""
-        pending: Optional[_Pending] = None
-        dropped: Failed = []
-        with self._lock:
-            if self._active is conn:
-                self._active = None
-            self._controls = [(c, f) for c, f in self._controls if c is not conn]
-            tail = self._tail
-            if tail is None or tail.conn is not conn:
-                return
-            self._tail = None
-            written, back = self._split_locked(tail)
-            watched = finish_unwatched(written, self.futures_lock)
-            self._give_back_locked(back, dropped)
-            pending = self._next_locked()
-            if pending is None:
-                self._release_locked()
-        complete(watched)
-        if dropped:
-            fail(dropped)
-        if pending is not None:
-            self._drive(pending)
 
     # -- waiting, expiry, the end ------------------------------------------------------------
 

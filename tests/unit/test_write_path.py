@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from wsapi_client import Keepalive, QueuePolicy, ReconnectPolicy, WebSocketClient, _writer
+from wsapi_client import Keepalive, QueuePolicy, ReconnectPolicy, WebSocketClient, _bursts
 from wsapi_client._futures import settled
 from wsapi_client.emulator import LocalGateway
 from wsapi_client.spec import ApiSpec, load_spec
@@ -55,8 +55,8 @@ def make_client(spec: ApiSpec) -> Iterator[Callable[..., WebSocketClient]]:
 def always_burst(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every send counts as part of a burst and may be held back (up to the count limit): the
     held-back path is taken whatever the machine's speed."""
-    monkeypatch.setattr(_writer, "_BURST_GAP", 3600.0)
-    monkeypatch.setattr(_writer, "_DEFER_AGE", 3600.0)
+    monkeypatch.setattr(_bursts, "BURST_GAP", 3600.0)
+    monkeypatch.setattr(_bursts, "HOLD_AGE", 3600.0)
 
 
 def topics(gateway: LocalGateway) -> list[str]:
@@ -71,8 +71,8 @@ def test_eight_threads_keep_their_order_and_strand_nothing(
     bursts: str,
 ) -> None:
     if bursts == "always":
-        monkeypatch.setattr(_writer, "_BURST_GAP", 3600.0)
-        monkeypatch.setattr(_writer, "_DEFER_AGE", 3600.0)
+        monkeypatch.setattr(_bursts, "BURST_GAP", 3600.0)
+        monkeypatch.setattr(_bursts, "HOLD_AGE", 3600.0)
     client = make_client(gateway.url, queue=QueuePolicy(max_messages=None, max_bytes=None))
     threads, per_thread = 8, 400
     futures: dict[int, list[Future[None]]] = defaultdict(list)
