@@ -101,8 +101,12 @@ def assert_closed_cleanly(client: WebSocketClient, *, allow: int = 0) -> None:
 # An interrupt during connect() leaves nothing running.
 
 INTERRUPTED_CONNECT = r"""
-import json, sys, threading, time
+import json, logging, sys, threading, time
 from wsapi_client import WebSocketClient
+# The client's own account on stderr: the test shows it when an assertion fails.
+logging.basicConfig(
+    level=logging.DEBUG, format="%(relativeCreated)d ms %(threadName)s %(name)s: %(message)s"
+)
 try:
     WebSocketClient.connect(sys.argv[1], timeout=30)
     outcome = "connected"
@@ -138,6 +142,7 @@ def test_keyboard_interrupt_during_connect_leaves_nothing_running(faults: FaultS
         text=True,
         cwd=Path(__file__).resolve().parents[2],
     )
+    report: dict[str, Any] = {}
     try:
         assert server.wait_count("requests", 1, timeout=20), "the child never connected"
         proc.send_signal(signal.SIGINT)
@@ -151,6 +156,14 @@ def test_keyboard_interrupt_during_connect_leaves_nothing_running(faults: FaultS
         proc.stdin.write("\n")
         proc.stdin.flush()
         assert proc.wait(10) == 0
+    except AssertionError as exc:  # say what the child saw and printed
+        if proc.poll() is None:
+            proc.kill()
+        stderr = proc.stderr.read() if proc.stderr is not None else ""
+        raise AssertionError(
+            f"{exc}\nchild report: {report}\nserver counts: {server.counts}\n"
+            f"child stderr:\n{stderr}"
+        ) from exc
     finally:
         if proc.poll() is None:
             proc.kill()
