@@ -52,6 +52,7 @@ import psutil  # noqa: E402 - after the path set-up
 
 from wsapi_client import (  # noqa: E402
     ConnectionState,
+    ErrorEvent,
     Keepalive,
     QueuePolicy,
     ReconnectPolicy,
@@ -194,13 +195,22 @@ def chaos(
 def watch_losses(
     client: WebSocketClient, losses_at: dict[str, list[tuple[float, Optional[int]]]]
 ) -> None:
-    """Note when ``client`` loses a connection, and the close code it saw."""
+    """Note when ``client`` loses a connection, and the close code it saw: when it goes
+    RECONNECTING, and when a connection being replaced by a rotation ends without its closing
+    handshake (the client does not reconnect then: the new connection has taken over; an error
+    event of kind ``connection`` reports it)."""
 
     def on_state(state: ConnectionState) -> None:
         if state is ConnectionState.RECONNECTING:
             losses_at[client.name].append((time.monotonic(), client.stats.last_close_code))
 
+    def on_error(event: ErrorEvent) -> None:
+        if event.kind == "connection" and "while being replaced" in event.message:
+            code = 1006 if "(1006" in event.message else None
+            losses_at[client.name].append((time.monotonic(), code))
+
     client.on_state_change(on_state)
+    client.on_error(on_error)
 
 
 def rss_mib() -> float:

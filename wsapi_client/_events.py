@@ -35,7 +35,8 @@ class ErrorEvent:
     ``kind`` says where it came from: ``gateway`` (an API Gateway error frame such as
     ``Forbidden``), ``parse`` (not JSON or not an object), ``unexpected`` (JSON without a route),
     ``listener`` (a callback raised), ``decode`` (a payload did not fit the model),
-    ``connection`` (a connection was lost or could not be made), ``auth`` (signing or the
+    ``connection`` (a connection was lost or could not be made, or one being replaced by a
+    rotation ended without its closing handshake), ``auth`` (signing or the
     auth hook failed, or the handshake was refused as unauthorised), ``too_large`` (the server
     sent a message over ``max_inbound_message_size``: the connection was closed 1009 and is
     replaced).

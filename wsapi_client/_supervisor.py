@@ -79,6 +79,7 @@ class Supervisor:
         self.log = control.log
         self._numbers = itertools.count(1)
         self._retiring: dict[Connection, float] = {}  # replaced connections: abort deadline
+        self._rotated_out: set[Connection] = set()  # retiring after a rotation: report a loss
         self.idle = False  # waiting in _watch with nothing to do (may write a burst's leftovers)
         self.flush_requested = False
 
@@ -364,12 +365,31 @@ class Supervisor:
         for conn, deadline in list(self._retiring.items()):
             if conn.stopping:  # ended (released or aborted) by now
                 self._retiring.pop(conn, None)
+                if conn.failed or conn.close_code in (None, 1006):
+                    self._report_replaced_loss(conn, f"{conn.close_code or 1006}")
+                self._rotated_out.discard(conn)
             elif now >= deadline:
                 conn.abort()
                 self._retiring.pop(conn, None)
+                self._report_replaced_loss(conn, "no answer to its close frame")
+                self._rotated_out.discard(conn)
             else:
                 wake = min(wake, deadline)
         return wake
+
+    def _report_replaced_loss(self, conn: Connection, how: str) -> None:
+        """A connection replaced by a rotation ended without its closing handshake. The client
+        did not reconnect (the new connection had taken over), so no other event tells that
+        what was written to it in its last moments may not have reached the server."""
+        if conn not in self._rotated_out:
+            return  # replaced after a failure, which was reported when it was found
+        reason = f" {conn.close_reason}" if conn.close_reason else ""
+        text = (
+            f"connection #{conn.number} ended without a closing handshake while being replaced "
+            f"({how}{reason}); messages written to it just before may not have reached the server"
+        )
+        self.log.info("%s: %s", self.s.name, text)
+        self.dispatcher.emit_error(text, "connection")
 
     def _rotate(self, old: Connection) -> Optional[Connection]:
         """Make-before-break: open, flush and resubscribe a new connection, then close ``old``."""
@@ -387,6 +407,7 @@ class Supervisor:
         old.retiring = True
         self.writer.deactivate(old)
         self._go_live(new, reconnected=True, rotated=True)
+        self._rotated_out.add(old)
         self._retire(old, 1000, "rotating")
         return new
 
@@ -468,6 +489,7 @@ class Supervisor:
         for conn in list(self._retiring):
             conn.abort()
         self._retiring.clear()
+        self._rotated_out.clear()
         with c.cond:
             error = c.lifecycle.closed_error()
         self.writer.fail_all(error)

@@ -240,6 +240,49 @@ def test_rotation_is_make_before_break(gateway: LocalGateway, make_client: Clien
     assert client.stats.reconnects >= 1
 
 
+def test_a_connection_lost_while_being_replaced_is_reported(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    """The old connection is reset while the rotation's handshake is in progress. The client
+    never goes RECONNECTING (the new connection takes over), but what was written to the old
+    one in its last moments may be lost: an error event of kind "connection" says so."""
+    in_handshake, release = threading.Event(), threading.Event()
+    handshakes = iter(range(1, 1000))
+
+    def slow_second_handshake(_request: Any) -> None:
+        if next(handshakes) == 2:  # the rotation's
+            in_handshake.set()
+            release.wait(5)
+
+    gateway.on_connect(slow_second_handshake)
+    states: list[ConnectionState] = []
+    errors: list[ErrorEvent] = []
+    seen = threading.Condition()
+
+    def record_error(event: ErrorEvent) -> None:
+        with seen:
+            errors.append(event)
+            seen.notify_all()
+
+    client = make_client(gateway.url, start=False, max_connection_age=0.3)
+    client.on_state_change(states.append)
+    client.on_error(record_error)
+    client.start(5)
+    (old,) = gateway.connections
+    assert in_handshake.wait(5), "the rotation never began"
+    gateway.drop_connection(old)
+    release.set()
+    with seen:
+        assert seen.wait_for(lambda: errors, timeout=5), "the loss was not reported"
+    assert errors[0].kind == "connection"
+    assert "replaced" in errors[0].message
+    assert "1006" in errors[0].message
+    assert ConnectionState.RECONNECTING not in states
+    with client.expect("SendGreeting") as reply:
+        client.send("SayHello", {"name": "after"})
+    assert reply.result(5) == {"greeting": "Hello, after!"}
+
+
 def test_queue_overflow_policies(gateway: LocalGateway, make_client: ClientFactory) -> None:
     client = make_client(
         gateway.url,

@@ -306,6 +306,31 @@ def management_delete(h: Harness) -> None:
     assert [m.payload for m in gw.wait_for_messages(1)] == [{"name": "queued"}]
 
 
+def reset_while_replaced(h: Harness) -> None:
+    gw = h.gateway
+    in_handshake, release = threading.Event(), threading.Event()
+    h.released.append(release)
+    handshakes = iter(range(1, 1000))
+
+    def slow_rotation(_request: Any) -> None:
+        if next(handshakes) == 2:  # the rotation's handshake waits until the old one is reset
+            in_handshake.set()
+            release.wait(5)
+
+    gw.on_connect(slow_rotation)
+    client = h.client(gw.url, max_connection_age=0.3)
+    (old,) = gw.connections
+    assert in_handshake.wait(5), "the rotation never began"
+    gw.drop_connection(old)  # what the client writes until it notices is in the window
+    release.set()
+    assert h.error_log().wait_for("connection")
+    assert any("while being replaced" in m for m in h.error_log().messages())
+    client.send("SayHello", {"name": "after the reset"}).result(timeout=5)
+    assert [m.payload for m in gw.wait_for_messages(1)] == [{"name": "after the reset"}]
+    assert S.RECONNECTING not in h.state_log().snapshot()
+    assert client.stats.reconnects == 1  # the rotation
+
+
 def inbound_garbage(data: bytes, *, ignored: bool = False) -> Callable[[Harness], None]:
     """The server sends ``data`` (one raw frame) and then a well-formed SendGreeting."""
 
@@ -732,6 +757,17 @@ MATRIX: list[Fault] = [
         RETRIED,
         GONE,
         management_delete,
+    ),
+    Fault(
+        "connection reset while a rotation replaces it",
+        "emulator `drop_connection(id)` while the rotation's handshake waits in a `$connect` hook",
+        (S.CONNECTED,),
+        ("connection",),
+        "no reconnect: the new connection takes over; the event says the old one ended "
+        "without its closing handshake",
+        "written to the old connection in its last moments: at most once (see below), and "
+        "the event reports it; sent afterwards: written on the new connection",
+        reset_while_replaced,
     ),
     *(
         Fault(

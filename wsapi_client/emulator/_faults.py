@@ -18,7 +18,8 @@ __all__ = ["FaultControls"]
 
 
 class FaultControls:
-    """``drop_all``, ``close_all``, ``close_connection``, ``refuse_next``, ``hang_next``, ..."""
+    """``drop_all``, ``drop_connection``, ``close_all``, ``close_connection``, ``refuse_next``,
+    ``hang_next``, ..."""
 
     _cond: threading.Condition
     _all: set[GatewayConnection]
@@ -33,6 +34,14 @@ class FaultControls:
             conns = list(self._all)
         for conn in conns:
             conn.abort()
+
+    def drop_connection(self, connection_id: str) -> None:
+        """Abort one TCP connection without a close frame (its client sees 1006); GoneError if
+        it is not open."""
+        conn = self._connections.get(connection_id)
+        if conn is None:
+            raise GoneError(connection_id)
+        conn.abort()
 
     def close_all(self, code: int = 1001, reason: str = "Going away") -> None:
         """Start the closing handshake on every open connection."""
