@@ -69,6 +69,7 @@ from wsapi_client._write_recovery import Failed, Pending, WriteRecovery
 __all__ = ["Writer"]
 
 _WRITE_BATCH_BYTES = 256 * 1024
+_CATCH_UP_MESSAGES = 1024  # queued behind a thread that is writing: a sender lets it catch up
 
 
 class Writer(WriteRecovery):
@@ -161,8 +162,13 @@ class Writer(WriteRecovery):
             conn = self._active
             outbox = self._outbox
             if conn is None or self._writing:
+                if self._holder and len(outbox) >= _CATCH_UP_MESSAGES:
+                    self._wait_for_writer_locked()
                 if atomic and self.policy.overflow == "raise":
-                    outbox.check_room_for(items)
+                    try:
+                        outbox.check_room_for(items)
+                    except QueueFullError as exc:
+                        raise self._explain_full_locked(exc) from None
                 was_empty = not outbox
                 for item in items:
                     self._enqueue_locked(item, failed)
@@ -197,6 +203,26 @@ class Writer(WriteRecovery):
         if pending is not None:
             self._drive(pending)
 
+    def _wait_for_writer_locked(self) -> None:
+        """Many messages are queued for a thread that is writing right now: let it catch up
+        before adding more, or a sender that holds the interpreter lock outruns it and fills
+        the queue on a healthy connection. This waits for CPU, never for the socket: it ends
+        as soon as the writer takes a batch, gives the token back or parks on a full socket,
+        and on close."""
+        if self._on_sdk_thread():
+            return
+        self._room_waiters += 1
+        try:
+            me = threading.get_ident()
+            while (
+                self._holder not in (0, me)  # a thread of its own is writing (not parked)
+                and len(self._outbox) >= _CATCH_UP_MESSAGES
+                and self._closed is None
+            ):
+                self._room.wait(0.05)
+        finally:
+            self._room_waiters -= 1
+
     def _enqueue_locked(self, item: Outgoing, failed: Failed) -> None:
         outbox = self._outbox
         size = len(item.data)
@@ -217,10 +243,24 @@ class Writer(WriteRecovery):
                     self._room_waiters -= 1
             if self._closed is not None:
                 raise self._closed
-        for evicted in outbox.push(item):
+        try:
+            evicted_items = outbox.push(item)
+        except QueueFullError as exc:
+            raise self._explain_full_locked(exc) from None
+        for evicted in evicted_items:
             failed.append(
                 (evicted, QueueFullError("dropped from a full outbound queue (drop_oldest)"))
             )
+
+    def _explain_full_locked(self, error: QueueFullError) -> QueueFullError:
+        """A full queue while a connection is up means the server reads more slowly than
+        messages are sent (``send`` never waits for the socket): say so, and what to do."""
+        if self._active is None:
+            return error  # an outage: the queue is doing its job
+        return QueueFullError(
+            f"{error}; the connection is up but the server reads more slowly than messages "
+            'are sent: QueuePolicy(overflow="block") makes send wait for room instead'
+        )
 
     def _take_locked(self, conn: Connection) -> Pending:
         """Take the token and the head of the queue for ``conn`` (the lock is held)."""
@@ -296,6 +336,8 @@ class Writer(WriteRecovery):
                 with self._lock:
                     self._tail = current  # the token stays held; resume() goes on
                     self._holder = 0
+                    if self._room_waiters:  # senders letting the writer catch up: it parked
+                        self._room.notify_all()
                 self._wake_supervisor()
                 break
             if error is None:
@@ -338,6 +380,8 @@ class Writer(WriteRecovery):
     def _release_locked(self) -> None:
         self._writing = None
         self._holder = 0
+        if self._room_waiters:
+            self._room.notify_all()
         if not self._outbox:
             self._drained.notify_all()
 

@@ -1,0 +1,155 @@
+"""A plain send loop on a healthy connection, and one on a connection that cannot keep up.
+
+`send()` never blocks on the socket, so what the socket cannot take yet is queued. Two reasons a
+queue fills on a live connection, and what each must do:
+
+- the thread writing the queue is starved of the interpreter lock by the sending thread (the
+  peer keeps up): the sender lets it catch up, and a loop of many times the queue's size goes
+  through with the default policy;
+- the peer reads more slowly than messages are sent: the queue policy applies, and the error
+  says that the connection is up and how to wait for room instead.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.faults.fixtures import faults
+from tests.faults.servers import FaultServers
+from wsapi_client import Keepalive, QueueFullError, QueuePolicy, WebSocketClient
+
+__all__ = ["faults"]  # the fixture, imported for the tests below
+
+# A peer in another process that answers the upgrade and then reads and discards as fast as the
+# kernel hands it bytes: it never holds the client's interpreter lock and always keeps up.
+SINK = r"""
+import base64, hashlib, socket, sys
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+listener = socket.create_server(("127.0.0.1", 0))
+listener.settimeout(20)
+print(listener.getsockname()[1], flush=True)
+conn, _ = listener.accept()
+conn.settimeout(30)
+request = b""
+while b"\r\n\r\n" not in request:
+    chunk = conn.recv(4096)
+    if not chunk:
+        sys.exit(1)
+    request += chunk
+key = next(
+    line.split(b":", 1)[1].strip()
+    for line in request.split(b"\r\n")
+    if line.lower().startswith(b"sec-websocket-key:")
+)
+accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+conn.sendall(
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+)
+total = 0
+while True:
+    data = conn.recv(1 << 20)
+    if not data:
+        break
+    total += len(data)
+print(total, flush=True)
+"""
+
+QUIET = Keepalive(interval=60.0, timeout=30.0)  # the sink never answers a ping
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SINK], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        yield f"ws://127.0.0.1:{port}/sink", proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_a_plain_send_loop_goes_through_on_a_healthy_connection(
+    sink: tuple[str, subprocess.Popen[str]],
+) -> None:
+    """Ten times the default queue's size from one `for` loop, with the default policy."""
+    url, proc = sink
+    count = 10 * QueuePolicy().max_messages  # type: ignore[operator]
+    client = WebSocketClient.connect(url, keepalive=QUIET, timeout=10)
+    try:
+        for i in range(count):
+            client.send("SayHello", {"name": f"n{i}"})
+        client.flush(timeout=30)
+        assert client.stats.messages_out == count
+    finally:
+        client.disconnect()
+    assert proc.stdout is not None
+    assert int(proc.stdout.readline()) >= count * 30  # every frame reached the peer
+
+
+def test_four_threads_sending_at_once_go_through_on_a_healthy_connection(
+    sink: tuple[str, subprocess.Popen[str]],
+) -> None:
+    """Several senders: whichever holds the write token is starved by the others."""
+    url, proc = sink
+    threads, per_thread = 4, 3 * QueuePolicy().max_messages  # type: ignore[operator]
+    client = WebSocketClient.connect(url, keepalive=QUIET, timeout=10)
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def sender(t: int) -> None:
+        start.wait()
+        try:
+            for i in range(per_thread):
+                client.send("SayHello", {"name": f"{t}:{i}"})
+        except BaseException as exc:  # reported below, by the test's thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=sender, args=(t,)) for t in range(threads)]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert errors == []
+        client.flush(timeout=30)
+        assert client.stats.messages_out == threads * per_thread
+    finally:
+        client.disconnect()
+    assert proc.stdout is not None
+    assert int(proc.stdout.readline()) >= threads * per_thread * 30
+
+
+def test_a_full_queue_on_a_live_connection_says_how_to_wait_for_room(
+    faults: FaultServers,
+) -> None:
+    server = faults.stalling()
+    client = WebSocketClient(
+        server.url, keepalive=QUIET, queue=QueuePolicy(max_messages=50), name="pacing"
+    )
+    client.start(timeout=5)
+    def fill() -> None:
+        for _ in range(100_000):
+            client.send("SayHello", {"name": "x" * 1000})
+
+    try:
+        with pytest.raises(QueueFullError) as info:
+            fill()
+        text = str(info.value)
+        assert "max_messages=50" in text
+        assert "connection is up" in text
+        assert 'overflow="block"' in text
+    finally:
+        client.disconnect(timeout=2)
