@@ -367,12 +367,6 @@ def test_custom_auth_runs_show_no_secret(capture: Capture, exposure: Exposure) -
     assert not leaks, "\n".join(leaks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the emulator's wire trace (wsapi_client.emulator.protocol, websockets' DEBUG log) "
-    "redacts by name: Authorization, X-Amz-Security-Token, X-Amz-Signature; a custom token in "
-    "the query or in another header is logged in clear. Server side, outside the SDK.",
-)
 def test_the_emulators_wire_trace_shows_no_token(capture: Capture, exposure: Exposure) -> None:
     with _custom_gateway() as gateway:
         _succeeding_run(gateway, _custom(CUSTOM), exposure)

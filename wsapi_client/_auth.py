@@ -64,7 +64,7 @@ _CHAIN = (
 # masked unless its name is below. A deny-list of secret-looking names always misses one (custom
 # authorizers use ``sig``, ``code``, ``auth``, ``key``, ``jwt``, ``X-Amz-Credential``...); a
 # parameter wrongly masked costs a little debugging, one wrongly shown leaks a credential.
-_SHOWN_QUERY_NAMES = frozenset(
+SHOWN_QUERY_NAMES = frozenset(
     {
         "x-amz-algorithm",  # always AWS4-HMAC-SHA256: says which signing scheme was used
         "x-amz-date",  # the signing time: the first thing to check on a clock-skew 403
@@ -96,7 +96,7 @@ _AUTH_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
 
 def _redact_query(query: str) -> str:
-    """Mask every value but those of :data:`_SHOWN_QUERY_NAMES`; names stay (they help
+    """Mask every value but those of :data:`SHOWN_QUERY_NAMES`; names stay (they help
     debugging and are not secret), empty values stay empty, a piece without ``=`` is masked
     whole (it may be a bare token)."""
     pieces: list[str] = []
@@ -106,7 +106,7 @@ def _redact_query(query: str) -> str:
             pieces.append(piece)
         elif not sep:
             pieces.append(REDACTED)
-        elif not value or unquote_plus(name).lower() in _SHOWN_QUERY_NAMES:
+        elif not value or unquote_plus(name).lower() in SHOWN_QUERY_NAMES:
             pieces.append(piece)
         else:
             pieces.append(f"{name}={REDACTED}")

@@ -93,7 +93,7 @@ def test_signature_is_not_in_the_handshake_record_repr(
         text = repr(record)
         signature = record.query.get("X-Amz-Signature") or record.headers["Authorization"]
         assert signature.rsplit("=", 1)[-1] not in text
-        assert "redacted" in text
+        assert "***" in text
 
 
 def _management(gateway: LocalGateway, secret: str) -> Any:
@@ -129,8 +129,8 @@ def test_protocol_trace_hides_signatures(
     connect(url)
     iam_gateway.wait_for_connections(2)
     trace = "\n".join(r.getMessage() for r in caplog.records)
-    assert "Authorization: <redacted>" in trace
-    assert "X-Amz-Signature=<redacted>" in trace
+    assert "Authorization: AWS4-HMAC-SHA256 ***" in trace  # masked as the client masks
+    assert "X-Amz-Signature=***" in trace
     header_signature = next(h for h in headers if h.startswith("Authorization")).rsplit("=", 1)[1]
     query_signature = url.split("X-Amz-Signature=")[1].split("&")[0]
     assert header_signature not in trace

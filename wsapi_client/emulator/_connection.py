@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import select
 import socket
 import struct
@@ -26,6 +25,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import CLOSED, CONNECTING, OPEN, SEND_EOF
 from websockets.server import ServerProtocol
 
+from wsapi_client._auth import redact_headers, redact_url
 from wsapi_client.emulator._lambda import ConnectionInfo
 
 __all__ = ["GatewayConnection", "GatewayProtocol"]
@@ -37,25 +37,26 @@ if TYPE_CHECKING:
 else:
     _AdapterBase = logging.LoggerAdapter
 
-_SECRET_HEADERS = frozenset({"authorization", "x-amz-security-token", "cookie"})
-_SECRET_PARAMS = re.compile(r"((?:X-Amz-Signature|X-Amz-Security-Token)=)[^&\s]*", re.IGNORECASE)
 
 
 class _RedactingLogger(_AdapterBase):
     """websockets' protocol trace (DEBUG) without signatures, tokens or cookies.
 
     The sans-I/O protocol logs every handshake header (``< %s: %s``) and the request line,
-    whose query carries the signature of a presigned URL.
+    whose query may carry a presigned URL's signature or a custom authorizer's token. They are
+    masked as the client masks its own logs (:func:`~wsapi_client.redact_headers`,
+    :func:`~wsapi_client.redact_url`): every value but those of a short allow-list, since a
+    secret can travel under any name.
     """
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         if args:
-            if msg in ("< %s: %s", "> %s: %s") and str(args[0]).lower() in _SECRET_HEADERS:
-                args = (args[0], "<redacted>", *args[2:])
+            if msg in ("< %s: %s", "> %s: %s") and len(args) >= 2:
+                name = str(args[0])
+                args = (name, redact_headers({name: str(args[1])})[name], *args[2:])
             else:
                 args = tuple(
-                    _SECRET_PARAMS.sub(r"\1<redacted>", a) if isinstance(a, str) else a
-                    for a in args
+                    redact_url(a) if isinstance(a, str) and "?" in a else a for a in args
                 )
         super().log(level, msg, *args, **kwargs)
 

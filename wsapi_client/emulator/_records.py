@@ -7,6 +7,7 @@ from typing import Any, Optional, Union
 
 import attrs
 
+from wsapi_client._auth import REDACTED, SHOWN_QUERY_NAMES, redact_headers
 from wsapi_client._errors import WsApiError
 from wsapi_client.emulator._sigv4 import Identity
 
@@ -65,21 +66,15 @@ class HeaderMap(Mapping[str, str]):
         return self._items
 
     def __repr__(self) -> str:
-        shown = {
-            name: "<redacted>" if name.lower() in _SECRET_HEADERS else value
-            for name, value in self.items()
-        }
-        return f"HeaderMap({shown!r})"
-
-
-_SECRET_HEADERS = frozenset({"authorization", "x-amz-security-token", "cookie"})
-_SECRET_PARAMS = frozenset({"x-amz-signature", "x-amz-security-token"})
+        return f"HeaderMap({redact_headers(dict(self.items()))!r})"
 
 
 def _query_repr(query: Mapping[str, str]) -> str:
-    """A query's repr with signatures and session tokens hidden."""
+    """A query's repr as the client logs queries: every value masked but the harmless SigV4
+    ones (a secret can travel under any name: a signature, a session token, an authorizer's
+    token)."""
     shown = {
-        name: "<redacted>" if name.lower() in _SECRET_PARAMS else value
+        name: value if not value or name.lower() in SHOWN_QUERY_NAMES else REDACTED
         for name, value in query.items()
     }
     return repr(shown)
