@@ -575,6 +575,27 @@ class StallingServer(FaultServer):
         self._stop.wait(_MAX_LIFE)
 
 
+class SinkServer(FaultServer):
+    """(e) Completes the handshake, then reads and discards everything as fast as it comes,
+    counting the bytes in :attr:`bytes_read`: a peer that always keeps up. Run it in another
+    process (``python -c``) when the client under test must not share its interpreter lock."""
+
+    kind = "sink"
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.bytes_read = 0
+
+    def handle(self, conn: ServerConnection) -> None:
+        if not conn.read_request():
+            return
+        conn.accept_websocket()
+        deadline = time.monotonic() + _MAX_LIFE
+        while (chunk := conn._recv(deadline)) is not None:
+            with self._cond:
+                self.bytes_read += len(chunk)
+
+
 Script = Union[bytes, Iterable[bytes], Callable[[ServerConnection], None]]
 
 

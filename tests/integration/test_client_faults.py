@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
+from tests.faults.observe import ErrorLog, StateLog
 from wsapi_client import (
     AuthError,
     ClientClosedError,
@@ -255,29 +256,18 @@ def test_a_connection_lost_while_being_replaced_is_reported(
             release.wait(5)
 
     gateway.on_connect(slow_second_handshake)
-    states: list[ConnectionState] = []
-    errors: list[ErrorEvent] = []
-    seen = threading.Condition()
-
-    def record_error(event: ErrorEvent) -> None:
-        with seen:
-            errors.append(event)
-            seen.notify_all()
-
     client = make_client(gateway.url, start=False, max_connection_age=0.3)
-    client.on_state_change(states.append)
-    client.on_error(record_error)
+    states, errors = StateLog(client), ErrorLog(client)
     client.start(5)
     (old,) = gateway.connections
     assert in_handshake.wait(5), "the rotation never began"
     gateway.drop_connection(old)
     release.set()
-    with seen:
-        assert seen.wait_for(lambda: errors, timeout=5), "the loss was not reported"
-    assert errors[0].kind == "connection"
-    assert "replaced" in errors[0].message
-    assert "1006" in errors[0].message
-    assert ConnectionState.RECONNECTING not in states
+    assert errors.wait_for("connection"), "the loss was not reported"
+    [message] = errors.messages()
+    assert "while being replaced" in message
+    assert "1006" in message
+    assert ConnectionState.RECONNECTING not in states.snapshot()
     with client.expect("SendGreeting") as reply:
         client.send("SayHello", {"name": "after"})
     assert reply.result(5) == {"greeting": "Hello, after!"}

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,38 +28,14 @@ __all__ = ["faults"]  # the fixture, imported for the tests below
 
 # A peer in another process that answers the upgrade and then reads and discards as fast as the
 # kernel hands it bytes: it never holds the client's interpreter lock and always keeps up.
-SINK = r"""
-import base64, hashlib, socket, sys
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-listener = socket.create_server(("127.0.0.1", 0))
-listener.settimeout(20)
-print(listener.getsockname()[1], flush=True)
-conn, _ = listener.accept()
-conn.settimeout(30)
-request = b""
-while b"\r\n\r\n" not in request:
-    chunk = conn.recv(4096)
-    if not chunk:
-        sys.exit(1)
-    request += chunk
-key = next(
-    line.split(b":", 1)[1].strip()
-    for line in request.split(b"\r\n")
-    if line.lower().startswith(b"sec-websocket-key:")
-)
-accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
-conn.sendall(
-    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
-)
-total = 0
-while True:
-    data = conn.recv(1 << 20)
-    if not data:
-        break
-    total += len(data)
-print(total, flush=True)
+SINK = """
+from tests.faults.servers import SinkServer
+with SinkServer() as server:
+    print(server.port, flush=True)
+    server.wait_count("peer_closed", 1, timeout=100)
+    print(server.bytes_read, flush=True)
 """
+ROOT = Path(__file__).resolve().parents[2]
 
 QUIET = Keepalive(interval=60.0, timeout=30.0)  # the sink never answers a ping
 
@@ -66,7 +43,11 @@ QUIET = Keepalive(interval=60.0, timeout=30.0)  # the sink never answers a ping
 @pytest.fixture
 def sink() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", SINK], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", SINK],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         assert proc.stdout is not None
