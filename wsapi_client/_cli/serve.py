@@ -175,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
             max_connection_age=args.max_age,
             validate=not args.no_validate,
             log_frames=not args.quiet,
+            record_messages=False,  # a server that runs for hours keeps no copy of each message
         ).start()
     except (OSError, ValueError) as exc:
         print(f"wsapi-client serve: {exc}", file=sys.stderr)
