@@ -7,13 +7,14 @@ thread names DESIGN section 3 promises: ``wsapi-<client name>-...``).
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from typing import Any, Callable, Optional
 
 from wsapi_client import ConnectionState, ErrorEvent, WebSocketClient
 
-__all__ = ["Background", "ErrorLog", "StateLog", "client_threads", "threads_left"]
+__all__ = ["Background", "ErrorLog", "StateLog", "client_threads", "end_process", "threads_left"]
 
 
 class Background:
@@ -113,3 +114,13 @@ def threads_left(client: WebSocketClient, grace: float = 1.0) -> list[str]:
     for thread in client_threads(client):
         thread.join(max(0.0, deadline - time.monotonic()))
     return [t.name for t in client_threads(client)]
+
+
+def end_process(proc: subprocess.Popen[str]) -> None:
+    """Kill a child process a test started if it still runs, reap it, and close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(10)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

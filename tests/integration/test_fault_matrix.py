@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 from tests.faults.fixtures import faults, self_signed_cert
-from tests.faults.observe import Background, ErrorLog, StateLog, threads_left
+from tests.faults.observe import Background, ErrorLog, StateLog, end_process, threads_left
 from tests.faults.servers import (
     OP_BINARY,
     FaultServers,
@@ -588,12 +588,7 @@ def exit_while_stuck(h: Harness) -> None:
         assert time.monotonic() - began < 3 + SLACK, "interpreter exit waited for the stuck socket"
         assert code == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        end_process(proc)
 
 
 # ------------------------------------------------------------------------ the table

@@ -22,7 +22,14 @@ from typing import Any, Callable, Optional
 import pytest
 
 from tests.faults.fixtures import faults
-from tests.faults.observe import Background, ErrorLog, StateLog, client_threads, threads_left
+from tests.faults.observe import (
+    Background,
+    ErrorLog,
+    StateLog,
+    client_threads,
+    end_process,
+    threads_left,
+)
 from tests.faults.servers import FaultServers
 from wsapi_client import (
     ClientClosedError,
@@ -165,12 +172,7 @@ def test_keyboard_interrupt_during_connect_leaves_nothing_running(faults: FaultS
             f"child stderr:\n{stderr}"
         ) from exc
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        end_process(proc)
 
 
 # ----------------------------------------------------------------------------------------

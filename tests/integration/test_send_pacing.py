@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.fixtures import faults
+from tests.faults.observe import end_process
 from tests.faults.servers import FaultServers
 from wsapi_client import Keepalive, QueueFullError, QueuePolicy, WebSocketClient
 
@@ -54,12 +55,7 @@ def sink() -> Iterator[tuple[str, subprocess.Popen[str]]]:
         port = int(proc.stdout.readline())
         yield f"ws://127.0.0.1:{port}/sink", proc
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        end_process(proc)
 
 
 def test_a_plain_send_loop_goes_through_on_a_healthy_connection(
@@ -121,6 +117,7 @@ def test_a_full_queue_on_a_live_connection_says_how_to_wait_for_room(
         server.url, keepalive=QUIET, queue=QueuePolicy(max_messages=50), name="pacing"
     )
     client.start(timeout=5)
+
     def fill() -> None:
         for _ in range(100_000):
             client.send("SayHello", {"name": "x" * 1000})
