@@ -208,7 +208,7 @@ class Writer(WriteRecovery):
         before adding more, or a sender that holds the interpreter lock outruns it and fills
         the queue on a healthy connection. This waits for CPU, never for the socket: it ends
         as soon as the writer takes a batch, gives the token back or parks on a full socket,
-        and on close."""
+        and on close, raising the closed error (what it would queue could never be written)."""
         if self._on_sdk_thread():
             return
         self._room_waiters += 1
@@ -222,6 +222,8 @@ class Writer(WriteRecovery):
                 self._room.wait(0.05)
         finally:
             self._room_waiters -= 1
+        if self._closed is not None:
+            raise self._closed
 
     def _enqueue_locked(self, item: Outgoing, failed: Failed) -> None:
         outbox = self._outbox
