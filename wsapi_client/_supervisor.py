@@ -78,8 +78,8 @@ class Supervisor:
         self.dispatcher = control.dispatcher
         self.log = control.log
         self._numbers = itertools.count(1)
-        self._retiring: dict[Connection, float] = {}  # replaced connections: abort deadline
-        self._rotated_out: set[Connection] = set()  # retiring after a rotation: report a loss
+        # Replaced connections being read to their end: (abort deadline, replaced by a rotation).
+        self._retiring: dict[Connection, tuple[float, bool]] = {}
         self.idle = False  # waiting in _watch with nothing to do (may write a burst's leftovers)
         self.flush_requested = False
 
@@ -351,28 +351,27 @@ class Supervisor:
             return None
         return due
 
-    def _retire(self, conn: Connection, code: int, reason: str) -> None:
+    def _retire(self, conn: Connection, code: int, reason: str, *, rotated: bool = False) -> None:
         """Stop sending to ``conn`` and close it, reading it to its end (nothing already
         received is lost), or aborting it at the close-handshake deadline."""
         conn.retiring = True
         self.writer.deactivate(conn)
         self.writer.send_control(conn, _framing.build_close(code, reason), close=True)
-        self._retiring[conn] = self.clock() + CLOSE_HANDSHAKE_TIMEOUT
+        self._retiring[conn] = (self.clock() + CLOSE_HANDSHAKE_TIMEOUT, rotated)
 
     def _tend_retiring(self, now: float) -> float:
         """Abort replaced connections past their deadline; returns the next deadline."""
         wake = now + 3600.0
-        for conn, deadline in list(self._retiring.items()):
+        for conn, (deadline, rotated) in list(self._retiring.items()):
             if conn.stopping:  # ended (released or aborted) by now
                 self._retiring.pop(conn, None)
-                if conn.failed or conn.close_code in (None, 1006):
+                if rotated and (conn.failed or conn.close_code in (None, 1006)):
                     self._report_replaced_loss(conn, f"{conn.close_code or 1006}")
-                self._rotated_out.discard(conn)
             elif now >= deadline:
                 conn.abort()
                 self._retiring.pop(conn, None)
-                self._report_replaced_loss(conn, "no answer to its close frame")
-                self._rotated_out.discard(conn)
+                if rotated:
+                    self._report_replaced_loss(conn, "no answer to its close frame")
             else:
                 wake = min(wake, deadline)
         return wake
@@ -380,9 +379,8 @@ class Supervisor:
     def _report_replaced_loss(self, conn: Connection, how: str) -> None:
         """A connection replaced by a rotation ended without its closing handshake. The client
         did not reconnect (the new connection had taken over), so no other event tells that
-        what was written to it in its last moments may not have reached the server."""
-        if conn not in self._rotated_out:
-            return  # replaced after a failure, which was reported when it was found
+        what was written to it in its last moments may not have reached the server. (A
+        connection replaced after a failure was reported when the failure was found.)"""
         reason = f" {conn.close_reason}" if conn.close_reason else ""
         text = (
             f"connection #{conn.number} ended without a closing handshake while being replaced "
@@ -407,8 +405,7 @@ class Supervisor:
         old.retiring = True
         self.writer.deactivate(old)
         self._go_live(new, reconnected=True, rotated=True)
-        self._rotated_out.add(old)
-        self._retire(old, 1000, "rotating")
+        self._retire(old, 1000, "rotating", rotated=True)
         return new
 
     def _lost(self, conn: Connection) -> str:
@@ -489,7 +486,6 @@ class Supervisor:
         for conn in list(self._retiring):
             conn.abort()
         self._retiring.clear()
-        self._rotated_out.clear()
         with c.cond:
             error = c.lifecycle.closed_error()
         self.writer.fail_all(error)
