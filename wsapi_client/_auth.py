@@ -64,7 +64,7 @@ _CHAIN = (
 # masked unless its name is below. A deny-list of secret-looking names always misses one (custom
 # authorizers use ``sig``, ``code``, ``auth``, ``key``, ``jwt``, ``X-Amz-Credential``...); a
 # parameter wrongly masked costs a little debugging, one wrongly shown leaks a credential.
-SHOWN_QUERY_NAMES = frozenset(
+_SHOWN_QUERY_NAMES = frozenset(
     {
         "x-amz-algorithm",  # always AWS4-HMAC-SHA256: says which signing scheme was used
         "x-amz-date",  # the signing time: the first thing to check on a clock-skew 403
@@ -95,8 +95,14 @@ _AUTHORIZATION_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _AUTH_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
 
+def redact_query_value(name: str, value: str) -> str:
+    """``value`` of the (decoded) query parameter ``name`` as logs may show it: empty values and
+    those of :data:`_SHOWN_QUERY_NAMES` as they are, every other one masked."""
+    return value if not value or name.lower() in _SHOWN_QUERY_NAMES else REDACTED
+
+
 def _redact_query(query: str) -> str:
-    """Mask every value but those of :data:`SHOWN_QUERY_NAMES`; names stay (they help
+    """Mask every value but those of :data:`_SHOWN_QUERY_NAMES`; names stay (they help
     debugging and are not secret), empty values stay empty, a piece without ``=`` is masked
     whole (it may be a bare token)."""
     pieces: list[str] = []
@@ -106,10 +112,8 @@ def _redact_query(query: str) -> str:
             pieces.append(piece)
         elif not sep:
             pieces.append(REDACTED)
-        elif not value or unquote_plus(name).lower() in SHOWN_QUERY_NAMES:
-            pieces.append(piece)
         else:
-            pieces.append(f"{name}={REDACTED}")
+            pieces.append(f"{name}={redact_query_value(unquote_plus(name), value)}")
     return "&".join(pieces)
 
 

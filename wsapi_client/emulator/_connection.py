@@ -38,7 +38,6 @@ else:
     _AdapterBase = logging.LoggerAdapter
 
 
-
 class _RedactingLogger(_AdapterBase):
     """websockets' protocol trace (DEBUG) without signatures, tokens or cookies.
 
@@ -55,9 +54,7 @@ class _RedactingLogger(_AdapterBase):
                 name = str(args[0])
                 args = (name, redact_headers({name: str(args[1])})[name], *args[2:])
             else:
-                args = tuple(
-                    redact_url(a) if isinstance(a, str) and "?" in a else a for a in args
-                )
+                args = tuple(redact_url(a) if isinstance(a, str) and "?" in a else a for a in args)
         super().log(level, msg, *args, **kwargs)
 
 

@@ -7,7 +7,7 @@ from typing import Any, Optional, Union
 
 import attrs
 
-from wsapi_client._auth import REDACTED, SHOWN_QUERY_NAMES, redact_headers
+from wsapi_client._auth import redact_headers, redact_query_value
 from wsapi_client._errors import WsApiError
 from wsapi_client.emulator._sigv4 import Identity
 
@@ -73,11 +73,7 @@ def _query_repr(query: Mapping[str, str]) -> str:
     """A query's repr as the client logs queries: every value masked but the harmless SigV4
     ones (a secret can travel under any name: a signature, a session token, an authorizer's
     token)."""
-    shown = {
-        name: value if not value or name.lower() in SHOWN_QUERY_NAMES else REDACTED
-        for name, value in query.items()
-    }
-    return repr(shown)
+    return repr({name: redact_query_value(name, value) for name, value in query.items()})
 
 
 @attrs.frozen
