@@ -27,7 +27,9 @@ class Served:
     """A running ``serve`` process with its output lines collected by two reader threads."""
 
     def __init__(self, *args: str) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        # PYTHONFAULTHANDLER: a process that hangs is sent SIGABRT by exit_code() and prints
+        # every thread's stack, which the failure message then shows.
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wsapi_client", "serve", *args],
             stdout=subprocess.PIPE,
@@ -62,6 +64,19 @@ class Served:
             seen.append(line)
             if text in line:
                 return line
+
+    def exit_code(self, timeout: float = 10.0) -> int:
+        """The exit code; a process still running after ``timeout`` fails with its stacks."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(10)
+            for reader in self._readers:
+                reader.join(10)
+            stacks = "\n".join(self.stderr.queue)
+            message = f"still running after {timeout} s; its threads:\n{stacks}"
+            raise AssertionError(message) from None
 
     def finish(self) -> None:
         if self.process.poll() is None:
@@ -113,7 +128,7 @@ def test_serve_prints_urls_logs_and_stops_on_ctrl_c(served: Callable[..., Served
     finally:
         ws.shutdown()
     run.process.send_signal(signal.SIGINT)
-    assert run.process.wait(10) == 130  # the shell's code for Ctrl-C, as every command
+    assert run.exit_code() == 130  # the shell's code for Ctrl-C, as every command
     run.wait_for(run.stdout, "Stopped.")
 
 
@@ -121,13 +136,13 @@ def test_bad_model_exits_2(served: Callable[..., Served], tmp_path: Path) -> Non
     broken = tmp_path / "broken.json"
     broken.write_text('{"openapi": "3.0.3"}')
     run = served(str(broken))
-    assert run.process.wait(15) == 2
+    assert run.exit_code(15) == 2
     run.wait_for(run.stderr, "cannot load")
 
 
 def test_bad_iam_key_is_a_usage_error(served: Callable[..., Served]) -> None:
     run = served(str(SAMPLE_API), "--iam-key", "no-secret")
-    assert run.process.wait(15) == 2
+    assert run.exit_code(15) == 2
     run.wait_for(run.stderr, "ACCESS_KEY:SECRET_KEY")
 
 
@@ -135,7 +150,7 @@ def test_sigterm_is_a_clean_stop(served: Callable[..., Served]) -> None:
     run = served(str(SAMPLE_API))
     run.wait_for(run.stdout, "Press Ctrl-C to stop.")
     run.process.send_signal(signal.SIGTERM)
-    assert run.process.wait(10) == 0
+    assert run.exit_code() == 0
     run.wait_for(run.stdout, "Stopped.")
 
 
@@ -179,10 +194,10 @@ def test_serve_hosts_lambda_handlers_and_an_authorizer(
     finally:
         ws.shutdown()
     run.process.send_signal(signal.SIGTERM)
-    assert run.process.wait(10) == 0
+    assert run.exit_code() == 0
 
 
 def test_serve_refuses_a_bad_handler_module(served: Callable[..., Served]) -> None:
     run = served(str(SAMPLE_API), "--handlers", "tests.emulator.no_such_module")
-    assert run.process.wait(15) == 2
+    assert run.exit_code(15) == 2
     run.wait_for(run.stderr, "cannot import the handler module")

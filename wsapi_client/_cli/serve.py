@@ -12,9 +12,8 @@ import logging
 import os
 import signal
 import sys
-import threading
-from types import FrameType
-from typing import Callable, Optional
+
+from wsapi_client._cli._signals import StopSignals
 
 __all__ = ["add_arguments", "parse_iam_key", "run"]
 
@@ -184,49 +183,26 @@ def run(args: argparse.Namespace) -> int:
 
     labelled, unlabel = label_handler_output(sys.stdout)
     real_stdout, sys.stdout = sys.stdout, labelled
-    stop = threading.Event()
-    received: list[int] = []
-    restore = _stop_on_signals(stop, received)
     try:
-        routes = ", ".join(op.route_key for op in spec.operations if op.direction.client_sends)
-        print(f"Serving {spec.title} {spec.version} (routes: {routes or 'none'})")
-        print(f"WebSocket URL: {gateway.url}")
-        print(f"Callback URL:  {gateway.callback_url}")
-        if args.iam_key:
-            print(f"IAM: SigV4 required ({len(args.iam_key)} key(s))")
-        if gateway.lambda_routes:
-            print(f"Lambda handlers: {', '.join(gateway.lambda_routes)}")
-        if args.authorizer:
-            sources = ", ".join(args.identity_source) or "no identity source"
-            print(f"Authorizer: {args.authorizer} ({sources})")
-        print("Press Ctrl-C to stop.", flush=True)
-        # Woken at least every half second: a signal delivered to another thread (handlers'
-        # threads are many) only runs its Python handler when the main thread runs bytecode.
-        while not stop.wait(0.5):
-            pass
+        with StopSignals() as signals:
+            routes = ", ".join(op.route_key for op in spec.operations if op.direction.client_sends)
+            print(f"Serving {spec.title} {spec.version} (routes: {routes or 'none'})")
+            print(f"WebSocket URL: {gateway.url}")
+            print(f"Callback URL:  {gateway.callback_url}")
+            if args.iam_key:
+                print(f"IAM: SigV4 required ({len(args.iam_key)} key(s))")
+            if gateway.lambda_routes:
+                print(f"Lambda handlers: {', '.join(gateway.lambda_routes)}")
+            if args.authorizer:
+                sources = ", ".join(args.identity_source) or "no identity source"
+                print(f"Authorizer: {args.authorizer} ({sources})")
+            print("Press Ctrl-C to stop.", flush=True)
+            received = signals.wait()
+            # Inside the block: a second Ctrl-C while connections close is recorded, not raised.
+            gateway.stop()
     finally:
-        gateway.stop()
-        restore()
+        gateway.stop()  # idempotent; here for an exception above
         sys.stdout = real_stdout
         unlabel()
     print("Stopped.", flush=True)
-    return 130 if signal.SIGINT in received else 0
-
-
-def _stop_on_signals(stop: threading.Event, received: list[int]) -> Callable[[], None]:
-    """Turn SIGINT and SIGTERM into ``stop.set()`` (noting which in ``received``); returns a
-    callable restoring the handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum: int, frame: Optional[FrameType]) -> None:
-        received.append(signum)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-    return restore
+    return 130 if received == signal.SIGINT else 0
