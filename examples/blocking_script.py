@@ -27,8 +27,12 @@ from wsapi_client import AuthProvider, IamAuth, NoAuth, WebSocketClient, WsApiEr
 def main(argv: Optional[list[str]] = None) -> int:
     """Parse the arguments, run the conversation, and return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("url", nargs="?", default=os.environ.get("WSAPI_URL"),
-                        help="WebSocket URL of the stage (default: $WSAPI_URL, else an emulator)")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        default=os.environ.get("WSAPI_URL"),
+        help="WebSocket URL of the stage (default: $WSAPI_URL, else an emulator)",
+    )
     parser.add_argument("--spec", default=None, help="the API model (default: the sample model)")
     parser.add_argument("--name", default="Jack", help="the name to say hello with")
     parser.add_argument("--iam", action="store_true", help="sign the handshake with SigV4")
@@ -50,17 +54,18 @@ def main(argv: Optional[list[str]] = None) -> int:
 def _converse(url: str, spec: str, auth: AuthProvider, name: str, timeout: float) -> int:
     """The whole conversation: each step blocks, and the ``with`` block closes the client."""
     with WebSocketClient.connect(url, spec=spec, auth=auth, timeout=timeout) as client:
-        client.on_error(lambda event: print(f"error event: {event.kind}: {event.message}",
-                                            file=sys.stderr))
+        client.on_error(
+            lambda event: print(f"error event: {event.kind}: {event.message}", file=sys.stderr)
+        )
         # Sent now and again after every reconnect, once the queue is flushed.
         client.with_reconnect(lambda: client.send("SubscribeToNotifications", {"topic": "news"}))
 
-        with client.expect("SendGreeting") as reply:   # registered before the send
+        with client.expect("SendGreeting") as reply:  # registered before the send
             client.send("SayHello", {"name": name})
         greeting: Any = reply.result(timeout=timeout)  # WaitTimeout if nothing came
         print(greeting["greeting"])
-        client.flush(timeout=timeout)                  # every queued message written
-    return 0                                           # closed: 1000, threads joined
+        client.flush(timeout=timeout)  # every queued message written
+    return 0  # closed: 1000, threads joined
 
 
 @contextlib.contextmanager
@@ -75,8 +80,9 @@ def _endpoint(url: Optional[str], spec: str) -> Iterator[str]:
 
         @gw.route("SayHello")
         def say_hello(connection_id: str, payload: Any) -> None:
-            gw.post_to_connection(connection_id, "SendGreeting",
-                                  {"greeting": f"Hello {payload['name']}!"})
+            gw.post_to_connection(
+                connection_id, "SendGreeting", {"greeting": f"Hello {payload['name']}!"}
+            )
 
         yield gw.url
 

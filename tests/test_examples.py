@@ -118,11 +118,17 @@ class _Gunicorn:
         self.log: list[str] = []
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn",
-                "--config", str(SERVICE / "gunicorn.conf.py"),
-                "--chdir", str(SERVICE),
-                "--bind", "127.0.0.1:0",
-                "--workers", str(WORKERS),
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                str(SERVICE / "gunicorn.conf.py"),
+                "--chdir",
+                str(SERVICE),
+                "--bind",
+                "127.0.0.1:0",
+                "--workers",
+                str(WORKERS),
                 "--preload",
                 "app:application",
             ],

@@ -49,18 +49,21 @@ def test_chat_handlers_answer_through_boto3(make: GatewayMaker) -> None:
     gw = make(handlers="tests.emulator.lambda_app.chat")
     assert gw.lambda_routes == ["$connect", "$disconnect", "SayHello", "SubscribeToNotifications"]
     errors: list[ErrorEvent] = []
-    with WebSocketClient.connect(gw.url, spec=SAMPLE_API) as alice, WebSocketClient.connect(
-        gw.url, spec=SAMPLE_API
-    ) as bob:
+    with (
+        WebSocketClient.connect(gw.url, spec=SAMPLE_API) as alice,
+        WebSocketClient.connect(gw.url, spec=SAMPLE_API) as bob,
+    ):
         alice.on_error(errors.append)
         seen: list[str] = []
         alice.on_any_message(lambda route, payload: seen.append(route))
         for client in (alice, bob):
             client.send("SubscribeToNotifications", {"topic": "greetings"})
         gw.wait_for_messages(2, route="SubscribeToNotifications")
-        with alice.expect("SendGreeting") as greeting, alice.expect(
-            "SendNotification"
-        ) as mine, bob.expect("SendNotification") as theirs:
+        with (
+            alice.expect("SendGreeting") as greeting,
+            alice.expect("SendNotification") as mine,
+            bob.expect("SendNotification") as theirs,
+        ):
             alice.send("SayHello", {"name": "Jack"})
         assert greeting.result(timeout=5) == {"greeting": "Hello Jack from 127.0.0.1!"}
         assert theirs.result(timeout=5)["message"] == "Jack"
@@ -225,9 +228,7 @@ def test_connect_result_negotiates_a_subprotocol(make: GatewayMaker, connect: Co
 
 def test_default_route_gets_the_raw_body(make: GatewayMaker, connect: Connector) -> None:
     bodies: list[tuple[str, bool]] = []
-    gw = make(
-        handlers={"$default": lambda e, c: bodies.append((e["body"], e["isBase64Encoded"]))}
-    )
+    gw = make(handlers={"$default": lambda e, c: bodies.append((e["body"], e["isBase64Encoded"]))})
     ws = connect(gw.url)
     ws.send("not json")
     ws.send_binary(b"\x00\xff")
@@ -238,9 +239,10 @@ def test_default_route_gets_the_raw_body(make: GatewayMaker, connect: Connector)
 def test_mock_integrations_answer_status_200_frames(sample_spec: ApiSpec) -> None:
     errors: list[ErrorEvent] = []
     got = threading.Event()
-    with LocalGateway(sample_spec, mock_integrations=True) as gw, WebSocketClient.connect(
-        gw.url, spec=SAMPLE_API
-    ) as client:
+    with (
+        LocalGateway(sample_spec, mock_integrations=True) as gw,
+        WebSocketClient.connect(gw.url, spec=SAMPLE_API) as client,
+    ):
         client.on_error(lambda e: (errors.append(e), got.set()))
         client.send("SayHello", {"name": "x"})
         assert got.wait(5)

@@ -94,6 +94,7 @@ def test_a_write_to_a_closed_peer_raises(
     ours, theirs = pair
     conn = connection_on(ours)
     theirs.close()
+
     def write_until_refused() -> None:
         for _ in range(100):  # the first write may still be taken by the kernel
             conn.write_some(b"x" * 1024)

@@ -183,7 +183,9 @@ def test_bytes_without_the_route_do_not_wake_the_waiter(offline: WebSocketClient
     thread, outcome = waiting(reply)
     lock.wait_for_acquires(1)
     # The route is looked for as a JSON string: a longer name that starts with it is no match.
-    offline._dispatcher.arrived(b'{"route":"SendNotification","payload":{"message":"SendGreetings"}}')
+    offline._dispatcher.arrived(
+        b'{"route":"SendNotification","payload":{"message":"SendGreetings"}}'
+    )
     assert lock.locked()
     assert lock.acquires == 1
     offline._dispatcher._dispatch_route("SendGreeting", {"greeting": "x"}, "")

@@ -25,6 +25,7 @@ CLASS_BODY_NAMES = frozenset({"models", "overload", "float", "bool", "str", "int
 """Names the generated class body uses in annotations and decorators: a method of that name
 would shadow them for the methods after it."""
 
+
 @attrs.frozen(kw_only=True)
 class SendDef:
     """A send method. ``model`` is set when the payload is a model class (keyword overload)."""
