@@ -114,3 +114,19 @@ def test_bad_settings_are_refused(sample_spec: ApiSpec) -> None:
 def test_a_path_is_loaded() -> None:
     with LocalGateway(SAMPLE_API) as by_path, LocalGateway(str(SAMPLE_API)) as by_str:
         assert by_path.spec.title == by_str.spec.title == "SampleWebSocketApi"
+
+
+def test_without_recording_only_the_counters_grow(sample_spec: ApiSpec) -> None:
+    """``record_messages=False`` (what ``serve`` runs): no per-message or per-connection record."""
+    with LocalGateway(sample_spec, record_messages=False) as gw:
+        for name in ("a", "b"):
+            ws = websocket.create_connection(gw.url, timeout=5)
+            send_json(ws, {"route": "SayHello", "payload": {"name": name}})
+            ws.send("nonsense")  # rejected: Forbidden
+            ws.recv()
+            ws.close()
+        with pytest.raises(websocket.WebSocketBadStatusException):
+            websocket.create_connection(gw.url.replace("/default", "/other"), timeout=5)
+        gw.wait_until(lambda: gw.message_count == 2 and not gw.connections)
+        assert gw.connect_count == 3
+        assert (gw.received, gw.rejected, gw.handshake_log, gw.disconnect_log) == ([], [], [], [])

@@ -235,7 +235,7 @@ class Messages:
                 initiated_by,
             )
         with self._cond:
-            if record is not None:
+            if record is not None and self.record_messages:
                 self._disconnects.append(record)
             self._all.discard(conn)
             if connection_id is not None and self._connections.get(connection_id) is conn:

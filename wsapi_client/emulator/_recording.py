@@ -31,8 +31,11 @@ class Recording:
     _message_count: int
     _handshakes: list[HandshakeRecord]
     _disconnects: list[DisconnectRecord]
+    _connect_count: int
     _pings: int
     record_messages: bool
+    """False for a long-running server: keep the counters, no record of each message,
+    handshake or disconnect (they would grow for as long as it runs)."""
 
     def _init_recording(self) -> None:
         self._received = []
@@ -41,6 +44,7 @@ class Recording:
         self._message_count = 0
         self._handshakes = []
         self._disconnects = []
+        self._connect_count = 0
         self._pings = 0
 
     def _route_key(self, name: str) -> str:
@@ -71,13 +75,15 @@ class Recording:
 
     @property
     def handshake_log(self) -> list[HandshakeRecord]:
-        """Every handshake attempt, accepted or not, in order (a snapshot)."""
+        """Every handshake attempt, accepted or not, in order (a snapshot; empty without
+        ``record_messages``)."""
         with self._cond:
             return list(self._handshakes)
 
     @property
     def disconnect_log(self) -> list[DisconnectRecord]:
-        """How every opened connection ended, in order (a snapshot)."""
+        """How every opened connection ended, in order (a snapshot; empty without
+        ``record_messages``)."""
         with self._cond:
             return list(self._disconnects)
 
@@ -89,8 +95,7 @@ class Recording:
     @property
     def connect_count(self) -> int:
         """How many handshakes were attempted (accepted, refused or hung)."""
-        with self._cond:
-            return len(self._handshakes)
+        return self._connect_count
 
     def clear_received(self) -> None:
         """Forget the recorded messages (counters included)."""
@@ -168,7 +173,9 @@ class Recording:
 
     def _log_handshake(self, record: HandshakeRecord) -> None:
         with self._cond:
-            self._handshakes.append(record)
+            self._connect_count += 1
+            if self.record_messages:
+                self._handshakes.append(record)
             self._cond.notify_all()
 
     def _on_ping(self, conn: GatewayConnection) -> None:
