@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,12 @@ import pytest
 for _var in ("no_proxy", "NO_PROXY"):
     _existing = os.environ.get(_var, "")
     os.environ[_var] = ",".join(filter(None, ["127.0.0.1", "localhost", "::1", _existing]))
+
+# A non-interactive shell starts a background job with SIGINT ignored, and a child process
+# inherits that: Python then installs no Ctrl-C handler in it, and the tests that interrupt a
+# child (as a user's terminal would) wait in vain. Give the children a terminal's default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 DATA = Path(__file__).resolve().parent / "data"
 """The project's own test data: models (``specs``) and the published SigV4 vectors."""

@@ -8,6 +8,7 @@ old runtime took the whole socket or connect timeout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import signal
@@ -108,7 +109,8 @@ def assert_closed_cleanly(client: WebSocketClient, *, allow: int = 0) -> None:
 # An interrupt during connect() leaves nothing running.
 
 INTERRUPTED_CONNECT = r"""
-import json, logging, sys, threading, time
+import faulthandler, json, logging, sys, threading, time
+faulthandler.enable()  # SIGABRT from the test, should the child hang: every thread's stack
 from wsapi_client import WebSocketClient
 # The client's own account on stderr: the test shows it when an assertion fails.
 logging.basicConfig(
@@ -165,7 +167,9 @@ def test_keyboard_interrupt_during_connect_leaves_nothing_running(faults: FaultS
         assert proc.wait(10) == 0
     except AssertionError as exc:  # say what the child saw and printed
         if proc.poll() is None:
-            proc.kill()
+            proc.send_signal(signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
         stderr = proc.stderr.read() if proc.stderr is not None else ""
         raise AssertionError(
             f"{exc}\nchild report: {report}\nserver counts: {server.counts}\n"

@@ -36,3 +36,16 @@ def test_ctrl_c_is_held_inside_deferred_and_raised_after() -> None:
         restore()
     assert steps[-1] == "clean"
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_ignored_sigint_stays_ignored() -> None:
+    """A command started with SIGINT ignored (a background job, ``nohup``) leaves it so."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        restore = Interrupts().install()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.raise_signal(signal.SIGINT)  # ignored: nothing raised
+        restore()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -175,3 +175,26 @@ def test_outside_the_main_thread_it_installs_nothing_and_waits_for_its_timeout()
         """
     )
     assert (run.returncode, run.stdout.strip()) == (0, "ok"), run.stderr
+
+
+def test_a_signal_ignored_before_stays_ignored() -> None:
+    """SIGINT ignored at the start (a background job, ``nohup``) is left so; SIGTERM still stops."""
+    run = _run(
+        """
+        from wsapi_client._cli._signals import StopSignals
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        guard = hang_guard("ignored")
+        with StopSignals() as signals:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGINT)
+            assert signals.wait(timeout=0.05) is None
+            signal.raise_signal(signal.SIGTERM)
+            got = signals.wait()
+        guard.cancel()
+        assert got == signal.SIGTERM, got
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        print("ok", flush=True)
+        """
+    )
+    assert (run.returncode, run.stdout.strip()) == (0, "ok"), run.stderr

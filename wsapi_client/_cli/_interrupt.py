@@ -27,8 +27,14 @@ class Interrupts:
         self._pending = False
 
     def install(self) -> Callable[[], None]:
-        """Take over SIGINT (main thread only; elsewhere a no-op); returns the undo callable."""
+        """Take over SIGINT (main thread only; elsewhere a no-op); returns the undo callable.
+
+        A SIGINT ignored when the command starts (a background job of a non-interactive
+        shell, ``nohup``) stays ignored, as Python itself leaves it at startup.
+        """
         if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
             return lambda: None
         previous: Any = signal.signal(signal.SIGINT, self._handle)
 

@@ -34,7 +34,8 @@ class StopSignals:
     """SIGINT and SIGTERM recorded in :attr:`received` while the ``with`` block runs.
 
     Outside the main thread (where Python cannot install handlers) it installs nothing and
-    :meth:`wait` only ends on its timeout.
+    :meth:`wait` only ends on its timeout. A signal ignored when the block starts (SIGINT in
+    a background job of a non-interactive shell) stays ignored, as Python leaves it at startup.
     """
 
     def __init__(self) -> None:
@@ -53,7 +54,8 @@ class StopSignals:
         self._wake = (reader, writer)
         self._previous_wakeup_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
         for signum in _STOP_SIGNALS:
-            self._previous_handlers[signum] = signal.signal(signum, self._record)
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                self._previous_handlers[signum] = signal.signal(signum, self._record)
         return self
 
     def __exit__(
