@@ -147,6 +147,7 @@ class Control:
             self.log.debug("%s: %s requested", self.name, mode)
         writer.stop_accepting(error)
         self.apply(step)
+        self._finish_unsupervised()
         if not started:
             writer.fail_all(error)
             return
@@ -159,12 +160,26 @@ class Control:
         if not on_sdk_thread:
             self.join(deadline)
 
+    def _finish_unsupervised(self) -> None:
+        """End the lifecycle here when no supervisor runs to end it.
+
+        A ``start()`` interrupted (Ctrl-C) after the lifecycle moved but before its thread ran
+        leaves nobody to take CLOSING to CLOSED. A supervisor thread that starts after all finds
+        the phase final and ends at once (its first look at ``cond`` checks it).
+        """
+        with self.cond:
+            thread = self.thread
+            if self.lifecycle.phase.final or (thread is not None and thread.is_alive()):
+                return
+            step = self.lifecycle.finished()
+        self.apply(step)
+
     def join(self, deadline: float) -> None:
         """Wait for the supervisor (it closes or aborts every connection before it ends), then
         briefly for the readers: one still in a user's listener ends when the listener returns."""
         me = threading.current_thread()
         thread = self.thread
-        if thread is not None and thread is not me:
+        if thread is not None and thread is not me and thread.is_alive():  # started, not ended
             thread.join(max(0.0, deadline - self.clock()))
         with self.cond:
             readers = list(self.readers.values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import linecache
 import select
 import signal
 import subprocess
@@ -177,6 +178,117 @@ def test_keyboard_interrupt_during_connect_leaves_nothing_running(faults: FaultS
         ) from exc
     finally:
         end_process(proc)
+
+
+_PACKAGE = str(Path(WebSocketClient.__module__.replace(".", "/")).parent)
+"""``wsapi_client``: the lines an interrupt is raised at are this package's own."""
+
+
+def _ours(frame: Any) -> bool:
+    """A line of the package's own code, not a ``with`` statement's line.
+
+    Other code is left alone: ``threading.Condition.wait`` itself breaks if an exception lands
+    between two of its lines (CPython's, not ours to fix). A ``with`` line is skipped because
+    its block's end runs there too: an exception raised just before ``__exit__`` skips it and
+    keeps the lock, in any Python code (bpo-29988); Python gives no way to defer a signal there.
+    """
+    code = frame.f_code
+    if f"/{_PACKAGE}/" not in code.co_filename.replace("\\", "/"):
+        return False
+    return not linecache.getline(code.co_filename, frame.f_lineno).lstrip().startswith("with ")
+
+
+def _interrupt_at_line(n: int) -> Callable[..., Any]:
+    """A trace function raising KeyboardInterrupt as the package's n-th line is about to run
+    (where a Ctrl-C's handler raises it: between two lines of whatever the thread runs)."""
+    count = 0
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        if event == "line" and _ours(frame):
+            count += 1
+            if count == n:
+                raise KeyboardInterrupt
+        return trace
+
+    return trace
+
+
+def _lines_before_blocking(call: Callable[[], Any]) -> int:
+    """How many of the package's lines ``call()`` runs before it blocks in its wait for the
+    handshake (which hangs: the wait is 0.5 s, far longer than any gap between two lines)."""
+    stamps: list[float] = []
+
+    def record(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line" and _ours(frame):
+            stamps.append(time.monotonic())
+        return record
+
+    outcome = _traced(call, record)
+    assert isinstance(outcome, ConnectError), outcome
+    return next(i for i in range(1, len(stamps)) if stamps[i] - stamps[i - 1] > 0.3)
+
+
+def _traced(call: Callable[[], Any], trace: Callable[..., Any]) -> Optional[BaseException]:
+    """``call()`` with its frames traced; what it raised (KeyboardInterrupt included)."""
+    sys.settrace(trace)
+    try:
+        call()
+    except BaseException as exc:  # the test inspects what reached the caller
+        return exc
+    finally:
+        sys.settrace(None)
+    return None
+
+
+def test_ctrl_c_at_any_line_of_start_leaves_nothing_running(faults: FaultServers) -> None:
+    """The race behind the issue's hidden client, made to happen at every line: a
+    KeyboardInterrupt raised at each of the package's lines that ``start()`` runs before it
+    blocks, and at the first after its wait. Each time it reaches the caller, the client's
+    threads end, and ``close()`` afterwards returns at once, the client CLOSED (or FAILED)."""
+    server = faults.hanging()
+
+    def client_and_start() -> tuple[WebSocketClient, Callable[[], None]]:
+        client = WebSocketClient(server.url, keepalive=SLOW_SOCKET)
+        return client, lambda: client.start(timeout=0.5)
+
+    client, start = client_and_start()
+    lines = _lines_before_blocking(start)
+    client.close(timeout=2)
+    assert lines > 10
+    for n in range(1, lines + 2):
+        client, start = client_and_start()
+        outcome = _traced(start, _interrupt_at_line(n))
+        assert isinstance(outcome, KeyboardInterrupt), (n, outcome)
+        assert threads_left(client, grace=3.0) == [], f"threads left after line {n}"
+        started = time.monotonic()
+        client.close(timeout=2)
+        assert time.monotonic() - started < 1.0, f"close() after line {n} waited"
+        assert client.state in CLOSED_OR_FAILED, (n, client.state)  # FAILED: after the wait
+
+
+def test_ctrl_c_at_any_line_of_connect_leaves_no_hidden_client(faults: FaultServers) -> None:
+    """The same for ``connect()``, whose caller never gets the client: constructor included,
+    nothing it started may go on running."""
+    server = faults.hanging()
+
+    def connect() -> None:
+        WebSocketClient.connect(server.url, timeout=0.5, keepalive=SLOW_SOCKET)
+
+    def sdk_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("wsapi-")}
+
+    lines = _lines_before_blocking(connect)
+    assert lines > 10
+    for n in range(1, lines + 2):
+        before = sdk_threads()
+        outcome = _traced(connect, _interrupt_at_line(n))
+        assert isinstance(outcome, KeyboardInterrupt), (n, outcome)
+        deadline = time.monotonic() + 3.0
+        for thread in sdk_threads() - before:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        left = [t.name for t in sdk_threads() - before if t.is_alive()]
+        assert left == [], f"threads left after line {n}: {left}"
 
 
 # ----------------------------------------------------------------------------------------
