@@ -22,6 +22,7 @@ from wsapi_client._connection import Connection, Opener
 from wsapi_client._dispatcher import Dispatcher
 from wsapi_client._errors import ClientClosedError, ConnectError, WaitTimeout
 from wsapi_client._lifecycle import Lifecycle, Phase, Step, StopMode
+from wsapi_client._threads import sdk_thread
 from wsapi_client._writer import Writer
 
 __all__ = ["Control"]
@@ -105,9 +106,7 @@ class Control:
         interrupt (Ctrl-C) or any exception while waiting stops everything before it goes on."""
         self.move(lambda lc: lc.start())
         deadline = None if timeout is None else self.clock() + timeout
-        thread = threading.Thread(
-            target=run, args=(deadline,), name=f"wsapi-{self.name}-supervisor", daemon=True
-        )
+        thread = sdk_thread(run, (deadline,), f"wsapi-{self.name}-supervisor")
         self.thread = thread
         try:
             thread.start()

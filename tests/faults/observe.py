@@ -7,6 +7,8 @@ thread names DESIGN section 3 promises: ``wsapi-<client name>-...``).
 
 from __future__ import annotations
 
+import glob
+import os
 import subprocess
 import threading
 import time
@@ -124,3 +126,18 @@ def end_process(proc: subprocess.Popen[str]) -> None:
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
+
+
+def signal_masks(pid: int) -> str:
+    """Each thread of process ``pid`` with its signal masks (Linux ``/proc``; else empty):
+    what a failure message needs when a signal sent to a child seems to have done nothing."""
+    lines = []
+    for task in sorted(glob.glob(f"/proc/{pid}/task/*")):
+        try:
+            with open(f"{task}/comm") as comm, open(f"{task}/status") as status:
+                name = comm.read().strip()
+                masks = [line.split()[0] + line.split()[1] for line in status if line[:3] == "Sig"]
+        except OSError:  # the thread ended meanwhile
+            continue
+        lines.append(f"{os.path.basename(task)} {name}: {' '.join(masks)}")
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.observe import signal_masks
 from wsapi_client.emulator import LocalGateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,8 @@ def test_ctrl_c_exits_130(gateway: LocalGateway, command: str) -> None:
     ]  # fmt: skip
     closed = threading.Event()
     gateway.on_disconnect(lambda connection_id: closed.set())
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    # PYTHONFAULTHANDLER: a child that hangs is aborted and shows every thread's stack.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
     process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
     )
@@ -38,7 +40,13 @@ def test_ctrl_c_exits_130(gateway: LocalGateway, command: str) -> None:
         # Both have connected and sent when the gateway holds the message: interrupt then.
         gateway.wait_for_messages(1, route="SubscribeToNotifications", timeout=15)
         process.send_signal(signal.SIGINT)
-        _out, err = process.communicate(timeout=15)
+        try:
+            _out, err = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            masks = signal_masks(process.pid)
+            process.send_signal(signal.SIGABRT)
+            _out, err = process.communicate(timeout=10)
+            pytest.fail(f"{command} still running 15 s after Ctrl-C; its threads:\n{masks}\n{err}")
     finally:
         if process.poll() is None:
             process.kill()

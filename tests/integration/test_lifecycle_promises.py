@@ -291,6 +291,31 @@ def test_ctrl_c_at_any_line_of_connect_leaves_no_hidden_client(faults: FaultServ
         assert left == [], f"threads left after line {n}: {left}"
 
 
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks (Windows)")
+def test_sdk_threads_leave_process_signals_to_the_main_thread(
+    gateway: LocalGateway, make_client: ClientFactory
+) -> None:
+    """Python runs signal handlers on the main thread only; a SIGINT the kernel handed to an SDK
+    thread would wake nothing there. The supervisor (where ``with_reconnect`` callbacks run) and
+    the reader (listeners) block it; the caller's own mask is left as it was."""
+    masks: dict[str, set[int]] = {}
+    got = threading.Event()
+
+    def record(where: str) -> None:
+        masks[where] = set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+    before = set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    client = make_client(gateway.url, start=False)
+    client.with_reconnect(lambda: record("supervisor"))
+    client.on("SendGreeting", lambda payload: (record("reader"), got.set()))
+    client.start(timeout=5)
+    greet(gateway, "hi")
+    assert got.wait(5)
+    for where in ("supervisor", "reader"):
+        assert {signal.SIGINT, signal.SIGTERM} <= masks[where], (where, masks[where])
+    assert set(signal.pthread_sigmask(signal.SIG_BLOCK, [])) == before
+
+
 # ----------------------------------------------------------------------------------------
 # A malformed URL raises ValueError naming what is wrong, in the constructor.
 
