@@ -6,10 +6,10 @@ thread cannot run the handler and nothing wakes the main thread: its blocking ca
 ``get``, ``Future.result``) goes on until it ends by itself. ``wsapi-client send`` ignored a
 Ctrl-C that way in about one run in sixty of its test, the main thread in a 60 s queue wait.
 
-A thread made by :func:`sdk_thread` blocks those signals as its first step, so the kernel
-delivers them to a thread that does not block them: the main thread, in a program that leaves
-signal masks alone. The mask is set in the new thread, never around ``Thread.start`` in the
-caller: an exception there could leave the caller's own thread deaf to Ctrl-C.
+A thread made by :func:`sdk_thread` (the client's and the emulator's) blocks those signals as
+its first step, so the kernel delivers them to a thread that does not block them: the main
+thread, in a program that leaves signal masks alone. The mask is set in the new thread, never
+around ``Thread.start`` in the caller: an exception there could leave the caller deaf to Ctrl-C.
 
 No state; :func:`sdk_thread` runs on whichever thread makes an SDK thread.
 """

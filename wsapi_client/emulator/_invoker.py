@@ -21,6 +21,8 @@ from typing import Any, Callable, Optional
 
 import attrs
 
+from wsapi_client._threads import sdk_thread
+
 __all__ = ["Invocation", "InvocationInfo", "Invoker", "current_invocation"]
 
 _log = logging.getLogger("wsapi_client.emulator.lambda")
@@ -127,9 +129,7 @@ class Invoker:
             if self._stopping:
                 raise RuntimeError("the gateway is stopping")
             if self._watchdog is None:
-                self._watchdog = threading.Thread(
-                    target=self._watch, name="wsapi-emulator-timeouts", daemon=True
-                )
+                self._watchdog = sdk_thread(self._watch, (), "wsapi-emulator-timeouts")
                 self._watchdog.start()
             heapq.heappush(self._deadlines, entry)
             if self._deadlines[0] is entry:
@@ -140,11 +140,7 @@ class Invoker:
                     self._idle -= 1
             worker = None
             if not reuse:
-                worker = threading.Thread(
-                    target=self._work,
-                    name=f"wsapi-emulator-lambda-{next(self._numbers)}",
-                    daemon=True,
-                )
+                worker = sdk_thread(self._work, (), f"wsapi-emulator-lambda-{next(self._numbers)}")
                 self._workers.append(worker)
         self._tasks.put((invocation, run))
         if worker is not None:
