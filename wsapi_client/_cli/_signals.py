@@ -22,7 +22,7 @@ import signal
 import socket
 import threading
 import time
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, Optional
 
 __all__ = ["StopSignals"]
@@ -58,12 +58,7 @@ class StopSignals:
                 self._previous_handlers[signum] = signal.signal(signum, self._record)
         return self
 
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._wake is None:
             return
         for signum, handler in self._previous_handlers.items():
