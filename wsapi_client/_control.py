@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Callable, Optional
 
 from wsapi_client._connection import Connection, Opener
 from wsapi_client._dispatcher import Dispatcher
 from wsapi_client._errors import ClientClosedError, ConnectError, WaitTimeout
 from wsapi_client._lifecycle import Lifecycle, Phase, Step, StopMode
-from wsapi_client._threads import sdk_thread
+from wsapi_client._threads import sdk_thread, signal_slice
 from wsapi_client._writer import Writer
 
 __all__ = ["Control"]
@@ -110,10 +111,13 @@ class Control:
         self.thread = thread
         try:
             thread.start()
+            give_up = None if timeout is None else time.monotonic() + timeout + 1.0
             with self.cond:
-                self.cond.wait_for(
-                    lambda: self.lifecycle.first_done, None if timeout is None else timeout + 1.0
-                )
+                while not self.lifecycle.first_done:
+                    remaining = None if give_up is None else give_up - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        break
+                    self.cond.wait(signal_slice(remaining))
                 done, error = self.lifecycle.first_done, self.lifecycle.first_error
         except BaseException:  # KeyboardInterrupt or anything else: leave nothing running
             with contextlib.suppress(Exception):
@@ -178,14 +182,17 @@ class Control:
         briefly for the readers: one still in a user's listener ends when the listener returns."""
         me = threading.current_thread()
         thread = self.thread
-        if thread is not None and thread is not me and thread.is_alive():  # started, not ended
-            thread.join(max(0.0, deadline - self.clock()))
+        if thread is not None and thread is not me:
+            while thread.is_alive() and self.clock() < deadline:  # started and not ended
+                thread.join(signal_slice(deadline - self.clock()))
         with self.cond:
             readers = list(self.readers.values())
         for reader, conn in readers:
             if reader is not me:
                 grace = self.clock() + 0.1 if conn.busy else deadline
-                reader.join(max(0.0, min(deadline, grace) - self.clock()))
+                until = min(deadline, grace)
+                while reader.is_alive() and self.clock() < until:
+                    reader.join(signal_slice(until - self.clock()))
 
     def wait_connected(self, timeout: Optional[float]) -> None:
         """Block until CONNECTED; :class:`WaitTimeout`, or the closed error once stopping."""
@@ -198,7 +205,7 @@ class Control:
                 remaining = None if deadline is None else deadline - self.clock()
                 if remaining is not None and remaining <= 0:
                     raise WaitTimeout(f"not connected after {timeout:g} s ({lifecycle.state})")
-                self.cond.wait(remaining)
+                self.cond.wait(signal_slice(remaining))
 
     def final_error(self) -> Optional[ClientClosedError]:
         """The closed error once the client is CLOSED or FAILED, else None."""

@@ -1,4 +1,4 @@
-"""The SDK's threads: daemon threads that block process signals (POSIX).
+"""Signals and the SDK's threads: SDK threads block them, waits on the main thread slice.
 
 Python runs signal handlers on the main thread only. When the kernel hands a process-directed
 signal (Ctrl-C's SIGINT, SIGTERM, pytest-timeout's SIGALRM) to one of the SDK's threads, that
@@ -11,16 +11,26 @@ its first step, so the kernel delivers them to a thread that does not block them
 thread, in a program that leaves signal masks alone. The mask is set in the new thread, never
 around ``Thread.start`` in the caller: an exception there could leave the caller deaf to Ctrl-C.
 
-No state; :func:`sdk_thread` runs on whichever thread makes an SDK thread.
+The other half is on the caller's side. CPython runs a handler when the main thread next runs
+bytecode; a signal that arrives after its last look and before it blocks in a lock is not acted
+on until the lock is taken or its timeout ends (``send``'s Ctrl-C test hung 15 s in one run in
+ten under load). So the client's waits on the main thread sleep at most :data:`SIGNAL_CHECK` at
+a time (:func:`signal_slice`) and look again.
+
+No state; these run on whichever thread makes an SDK thread or waits.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Any, Callable
+import time
+from typing import Any, Callable, Optional
 
-__all__ = ["sdk_thread"]
+__all__ = ["SIGNAL_CHECK", "sdk_thread", "signal_slice", "wait_in_slices"]
+
+SIGNAL_CHECK = 0.25
+"""Seconds: the longest a wait on the main thread sleeps before Python looks for signals."""
 
 _NAMES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGCHLD")
 _BLOCKED = frozenset(getattr(signal, name) for name in _NAMES if hasattr(signal, name))
@@ -37,3 +47,25 @@ def sdk_thread(target: Callable[..., Any], args: tuple[Any, ...], name: str) -> 
         target(*args)
 
     return threading.Thread(target=run, name=name, daemon=True)
+
+
+def signal_slice(timeout: Optional[float]) -> Optional[float]:
+    """How long a wait on this thread may sleep at once (None: no limit): ``timeout`` capped at
+    :data:`SIGNAL_CHECK` on the main thread, unchanged on any other (no handler runs there)."""
+    if threading.current_thread() is not threading.main_thread():
+        return timeout
+    return SIGNAL_CHECK if timeout is None or timeout > SIGNAL_CHECK else timeout
+
+
+def wait_in_slices(wait: Callable[[Optional[float]], bool], timeout: Optional[float]) -> bool:
+    """Call ``wait(seconds)`` (it waits up to that long, None: no limit, and says whether what
+    it waits for happened) in :func:`signal_slice` slices until it happens (True) or
+    ``timeout`` ends (False): for waits on primitives the client does not own."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        pause = signal_slice(remaining)
+        if wait(pause):
+            return True
+        if pause == remaining:
+            return False

@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from wsapi_client._errors import ClientClosedError, WaitCancelled, WaitTimeout
 from wsapi_client._listeners import Unlisten
+from wsapi_client._threads import signal_slice
 
 __all__ = ["Expectation", "MessageStream", "WaitHost", "Waiter"]
 
@@ -140,12 +141,13 @@ class Expectation:
         blocked[self] = None
         try:
             while True:
-                remaining = -1.0 if deadline is None else max(deadline - time.monotonic(), 0.0)
-                woken = ready.acquire(True, remaining)
+                remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                pause = signal_slice(remaining)  # on the main thread: look for Ctrl-C now and then
+                woken = ready.acquire(True, -1.0 if pause is None else pause)
                 if self._state is not _WAITING:
                     self._nudge()  # leave it released for any other waiter
                     return
-                if not woken:
+                if not woken and pause == remaining:
                     break
         finally:
             blocked.pop(self, None)

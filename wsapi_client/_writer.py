@@ -64,6 +64,7 @@ from wsapi_client._futures import (
 )
 from wsapi_client._outbox import Outbox, Outgoing
 from wsapi_client._policies import QueuePolicy
+from wsapi_client._threads import signal_slice
 from wsapi_client._write_recovery import Failed, Pending, WriteRecovery
 
 __all__ = ["Writer"]
@@ -240,7 +241,7 @@ class Writer(WriteRecovery):
                     raise self._closed
                 self._room_waiters += 1
                 try:
-                    self._room.wait()
+                    self._room.wait(signal_slice(None))
                 finally:
                     self._room_waiters -= 1
             if self._closed is not None:

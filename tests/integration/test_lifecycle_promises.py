@@ -9,6 +9,7 @@ old runtime took the whole socket or connect timeout.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import linecache
 import select
@@ -314,6 +315,88 @@ def test_sdk_threads_leave_process_signals_to_the_main_thread(
     for where in ("supervisor", "reader"):
         assert {signal.SIGINT, signal.SIGTERM} <= masks[where], (where, masks[where])
     assert set(signal.pthread_sigmask(signal.SIG_BLOCK, [])) == before
+
+
+class _Poke(BaseException):
+    """Raised by the test's SIGUSR1 handler, as Ctrl-C's handler raises KeyboardInterrupt."""
+
+
+def _poke_while_blocked(main: int, inside: Any) -> threading.Thread:
+    """A thread that, once the main thread sleeps in a wait under code ``inside``, takes
+    SIGUSR1 itself.
+
+    Python runs the handler on the main thread, when it next runs bytecode; the main thread
+    is asleep in a lock and the signal did not interrupt it (it landed elsewhere): the same as
+    a Ctrl-C that arrives just before the main thread blocks. Only waits that wake now and then
+    to look for signals end."""
+
+    def blocked() -> bool:
+        frame = sys._current_frames().get(main)
+        if frame is None or frame.f_code.co_name not in ("wait", "_wait", "join"):
+            return False
+        while frame is not None and frame.f_code is not inside:
+            frame = frame.f_back
+        return frame is not None
+
+    def poke() -> None:
+        deadline = time.monotonic() + 5
+        while not blocked() and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling the main thread's frame, not synchronising with it
+        signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+
+    thread = threading.Thread(target=poke, name="test-poke")
+    thread.start()
+    return thread
+
+
+def _raise_poke(signum: int, frame: Any) -> None:
+    raise _Poke
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")
+@pytest.mark.parametrize(
+    "wait", ["start", "wait_for", "expect.result", "wait_until_connected", "send-block", "close"]
+)
+def test_a_signal_reaches_the_main_thread_blocked_in_any_wait(
+    gateway: LocalGateway, make_client: ClientFactory, faults: FaultServers, wait: str
+) -> None:
+    """Every wait of the client on the main thread wakes often enough for a signal's handler
+    to run (``_threads.signal_slice``): the handler's exception ends it within a second."""
+    assert threading.current_thread() is threading.main_thread()
+    long = ReconnectPolicy(initial_delay=30.0, multiplier=1.0, jitter=False)
+    if wait == "start":
+        client = make_client(faults.hanging().url, start=False, keepalive=SLOW_SOCKET)
+        call: functools.partial[Any] = functools.partial(client.start, timeout=10)
+    else:
+        queue = QueuePolicy(max_messages=1, overflow="block")
+        client = make_client(gateway.url, reconnect=long, queue=queue)
+        if wait == "wait_for":
+            call = functools.partial(client.wait_for, "SendGreeting", timeout=10)
+        elif wait == "expect.result":
+            expectation = client.expect("SendGreeting")
+            call = functools.partial(expectation.result, 10)
+        elif wait == "wait_until_connected":
+            start_outage(gateway, client)
+            call = functools.partial(client.wait_until_connected, timeout=10)
+        elif wait == "send-block":
+            start_outage(gateway, client)
+            client.send("SayHello", {"name": "fills the queue"})
+            call = functools.partial(client.send, "SayHello", {"name": "waits for room"})
+        else:  # close: flushes a queued message during an outage, up to its timeout
+            start_outage(gateway, client)
+            client.send("SayHello", {"name": "queued"})
+            call = functools.partial(client.close, timeout=10)
+    previous = signal.signal(signal.SIGUSR1, _raise_poke)
+    try:
+        poker = _poke_while_blocked(threading.get_ident(), call.func.__func__.__code__)
+        started = time.monotonic()
+        with pytest.raises(_Poke):
+            call()
+        took = time.monotonic() - started
+        poker.join(5)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert took < 5.0, f"{wait}: the handler ran only after {took:.1f} s"
 
 
 # ----------------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import queue
 import sys
-from typing import TYPE_CHECKING, Any, Union
+from concurrent import futures
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from wsapi_client._cli._common import add_connection_arguments, auth_from_args, print_json
+from wsapi_client._threads import wait_in_slices
 
 if TYPE_CHECKING:
     from wsapi_client import ErrorEvent, WebSocketClient
@@ -107,7 +109,9 @@ def _exchange(
     client.start(timeout=args.timeout)
     with interrupts.deferred():
         sent = client.send(args.route, payload)
-    sent.result(args.timeout)
+    # In slices, as every wait here: a Ctrl-C that arrives as the wait begins is seen at once.
+    wait_in_slices(lambda seconds: bool(futures.wait([sent], seconds).done), args.timeout)
+    sent.result(0)  # its error, or TimeoutError while still pending
     if args.wait_for:
         answer = _next(answers, args.timeout)
         if answer is None:
@@ -126,7 +130,13 @@ def _next(
     answers: queue.SimpleQueue[Union[ErrorEvent, tuple[str, Any]]], timeout: float
 ) -> Union[ErrorEvent, tuple[str, Any], None]:
     """The first answer within ``timeout`` seconds, or None."""
-    try:
-        return answers.get(timeout=timeout)
-    except queue.Empty:
-        return None
+    got: list[Union[ErrorEvent, tuple[str, Any]]] = []
+
+    def take(seconds: Optional[float]) -> bool:
+        try:
+            got.append(answers.get(timeout=seconds))
+        except queue.Empty:
+            return False
+        return True
+
+    return got[0] if wait_in_slices(take, timeout) else None

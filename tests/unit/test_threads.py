@@ -1,0 +1,39 @@
+"""``_threads``: waits on the main thread sleep in slices short enough for signal handlers."""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+from wsapi_client._threads import SIGNAL_CHECK, signal_slice, wait_in_slices
+
+
+def test_signal_slice_caps_waits_on_the_main_thread_only() -> None:
+    assert threading.current_thread() is threading.main_thread()
+    assert signal_slice(None) == SIGNAL_CHECK
+    assert signal_slice(60.0) == SIGNAL_CHECK
+    assert signal_slice(0.1) == 0.1
+    elsewhere: list[Optional[float]] = []
+    thread = threading.Thread(
+        target=lambda: elsewhere.extend([signal_slice(None), signal_slice(60.0)])
+    )
+    thread.start()
+    thread.join()
+    assert elsewhere == [None, 60.0]
+
+
+def test_wait_in_slices_ends_on_the_event_or_the_timeout() -> None:
+    event = threading.Event()
+    pauses: list[Optional[float]] = []
+
+    def wait(seconds: Optional[float]) -> bool:
+        pauses.append(seconds)
+        return event.wait(seconds)
+
+    assert wait_in_slices(wait, 0.6) is False
+    assert len(pauses) >= 3
+    assert all(p is not None and p <= SIGNAL_CHECK for p in pauses)
+    event.set()
+    pauses.clear()
+    assert wait_in_slices(wait, None) is True
+    assert pauses == [SIGNAL_CHECK]
