@@ -1,21 +1,21 @@
-"""Signals and the SDK's threads: SDK threads block them, waits on the main thread slice.
+"""Signals and threads: SDK threads block process signals, waits on the main thread slice.
 
-Python runs signal handlers on the main thread only. When the kernel hands a process-directed
-signal (Ctrl-C's SIGINT, SIGTERM, pytest-timeout's SIGALRM) to one of the SDK's threads, that
-thread cannot run the handler and nothing wakes the main thread: its blocking call (a queue
-``get``, ``Future.result``) goes on until it ends by itself. ``wsapi-client send`` ignored a
-Ctrl-C that way in about one run in sixty of its test, the main thread in a 60 s queue wait.
+Python runs signal handlers on the main thread only, when it next runs bytecode. Two things
+could hold a Ctrl-C (SIGINT; also SIGTERM, pytest-timeout's SIGALRM) back while the main thread
+sleeps in a lock (a queue ``get``, ``Future.result``, the client's own waits):
 
-A thread made by :func:`sdk_thread` (the client's and the emulator's) blocks those signals as
-its first step, so the kernel delivers them to a thread that does not block them: the main
-thread, in a program that leaves signal masks alone. The mask is set in the new thread, never
-around ``Thread.start`` in the caller: an exception there could leave the caller deaf to Ctrl-C.
-
-The other half is on the caller's side. CPython runs a handler when the main thread next runs
-bytecode; a signal that arrives after its last look and before it blocks in a lock is not acted
-on until the lock is taken or its timeout ends (``send``'s Ctrl-C test hung 15 s in one run in
-ten under load). So the client's waits on the main thread sleep at most :data:`SIGNAL_CHECK` at
-a time (:func:`signal_slice`) and look again.
+- The kernel may hand a process-directed signal to any thread that does not block it (Linux
+  picks another when the main thread is not eligible, for instance while it has a signal
+  pending). On an SDK thread nothing would wake the main thread. A thread made by
+  :func:`sdk_thread` (the client's and the emulator's) blocks those signals as its first step,
+  so they go to a thread that can act on them. The mask is set in the new thread, never around
+  ``Thread.start`` in the caller: an exception there could leave the caller deaf to Ctrl-C.
+- A signal that arrives after the main thread's last look and before it blocks is not acted on
+  until the lock is taken or its timeout ends. ``wsapi-client send``'s Ctrl-C test hung 15 s
+  that way in about one run in ten under load (SIGINT caught and unblocked, its handler never
+  ran, the main thread in a 60 s queue wait). So the client's waits on the main thread sleep at
+  most :data:`SIGNAL_CHECK` at a time (:func:`signal_slice`, :func:`wait_in_slices`) and look
+  again.
 
 No state; these run on whichever thread makes an SDK thread or waits.
 """
