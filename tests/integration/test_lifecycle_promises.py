@@ -48,6 +48,7 @@ from wsapi_client import (
     WebSocketClient,
     WsApiError,
 )
+from wsapi_client._threads import SIGNAL_CHECK
 from wsapi_client.emulator import LocalGateway
 
 __all__ = ["faults"]  # the fixture, imported for the tests below
@@ -216,8 +217,9 @@ def _interrupt_at_line(n: int) -> Callable[..., Any]:
 
 
 def _lines_before_blocking(call: Callable[[], Any]) -> int:
-    """How many of the package's lines ``call()`` runs before it blocks in its wait for the
-    handshake (which hangs: the wait is 0.5 s, far longer than any gap between two lines)."""
+    """How many of the package's lines ``call()`` runs before it first sleeps in its wait for
+    the handshake (which hangs; the main thread wakes every ``SIGNAL_CHECK``, 0.25 s, far
+    longer than any gap between two lines)."""
     stamps: list[float] = []
 
     def record(frame: Any, event: str, arg: Any) -> Any:
@@ -227,7 +229,7 @@ def _lines_before_blocking(call: Callable[[], Any]) -> int:
 
     outcome = _traced(call, record)
     assert isinstance(outcome, ConnectError), outcome
-    return next(i for i in range(1, len(stamps)) if stamps[i] - stamps[i - 1] > 0.3)
+    return next(i for i in range(1, len(stamps)) if stamps[i] - stamps[i - 1] > SIGNAL_CHECK / 2)
 
 
 def _traced(call: Callable[[], Any], trace: Callable[..., Any]) -> Optional[BaseException]:
