@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from wsapi_client._errors import ClientClosedError, WaitCancelled, WaitTimeout
 from wsapi_client._listeners import Unlisten
-from wsapi_client._threads import signal_slice
+from wsapi_client._threads import signal_slice, wait_in_slices
 
 __all__ = ["Expectation", "MessageStream", "WaitHost", "Waiter"]
 
@@ -218,11 +218,19 @@ class MessageStream(Iterator[Any]):
         if self._closed:
             raise StopIteration
         self._check_blocking("messages")
-        try:
-            item = self._queue.get(timeout=self.timeout)
-        except queue.Empty:
+        got: list[Any] = []
+
+        def take(seconds: Optional[float]) -> bool:
+            try:
+                got.append(self._queue.get(timeout=seconds))
+            except queue.Empty:
+                return False
+            return True
+
+        if not wait_in_slices(take, self.timeout):  # on the main thread: Ctrl-C is looked for
             self.close()
-            raise StopIteration from None
+            raise StopIteration
+        item = got[0]
         if item is _END:
             error = self._error
             self.close()

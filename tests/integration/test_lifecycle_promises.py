@@ -334,7 +334,7 @@ def _poke_while_blocked(main: int, inside: Any) -> threading.Thread:
 
     def blocked() -> bool:
         frame = sys._current_frames().get(main)
-        if frame is None or frame.f_code.co_name not in ("wait", "_wait", "join"):
+        if frame is None or frame.f_code.co_name not in ("wait", "_wait", "join", "take"):
             return False
         while frame is not None and frame.f_code is not inside:
             frame = frame.f_back
@@ -357,7 +357,16 @@ def _raise_poke(signum: int, frame: Any) -> None:
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")
 @pytest.mark.parametrize(
-    "wait", ["start", "wait_for", "expect.result", "wait_until_connected", "send-block", "close"]
+    "wait",
+    [
+        "start",
+        "wait_for",
+        "expect.result",
+        "messages",
+        "wait_until_connected",
+        "send-block",
+        "close",
+    ],
 )
 def test_a_signal_reaches_the_main_thread_blocked_in_any_wait(
     gateway: LocalGateway, make_client: ClientFactory, faults: FaultServers, wait: str
@@ -377,6 +386,9 @@ def test_a_signal_reaches_the_main_thread_blocked_in_any_wait(
         elif wait == "expect.result":
             expectation = client.expect("SendGreeting")
             call = functools.partial(expectation.result, 10)
+        elif wait == "messages":
+            stream = client.messages("SendGreeting", timeout=10)
+            call = functools.partial(next, stream)
         elif wait == "wait_until_connected":
             start_outage(gateway, client)
             call = functools.partial(client.wait_until_connected, timeout=10)
@@ -390,7 +402,8 @@ def test_a_signal_reaches_the_main_thread_blocked_in_any_wait(
             call = functools.partial(client.close, timeout=10)
     previous = signal.signal(signal.SIGUSR1, _raise_poke)
     try:
-        poker = _poke_while_blocked(threading.get_ident(), call.func.__func__.__code__)
+        target = type(stream).__next__ if wait == "messages" else call.func.__func__
+        poker = _poke_while_blocked(threading.get_ident(), target.__code__)
         started = time.monotonic()
         with pytest.raises(_Poke):
             call()

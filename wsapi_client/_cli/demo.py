@@ -16,6 +16,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from wsapi_client._threads import wait_in_slices
+
 if TYPE_CHECKING:
     from wsapi_client import WebSocketClient
     from wsapi_client._cli._interrupt import Interrupts
@@ -213,7 +215,7 @@ class _Demo:
         self.gateway.refuse_next(2, status=503)
         self.gateway.drop_all()
         print("[gateway] dropped every connection; the next 2 handshakes will get 503")
-        if not self.reconnecting.wait(_TIMEOUT):
+        if not wait_in_slices(self.reconnecting.wait, _TIMEOUT):
             print("demo: the client did not notice the drop", file=sys.stderr)
             return False
         print("[client]  connection lost: reconnecting with backoff")
@@ -225,7 +227,7 @@ class _Demo:
 
     def _after_reconnect(self) -> int:
         client, gateway = self.client, self.gateway
-        if not self.connected.wait(_TIMEOUT):
+        if not wait_in_slices(self.connected.wait, _TIMEOUT):
             print("demo: the client did not reconnect", file=sys.stderr)
             return 1
         answers = [h.status for h in gateway.handshake_log][1:]
