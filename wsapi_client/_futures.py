@@ -25,6 +25,8 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
+from wsapi_client._threads import signal_slice, wait_in_slices
+
 if TYPE_CHECKING:
     from wsapi_client._outbox import Outgoing
 
@@ -115,12 +117,29 @@ class SendFuture(Future[None]):
     def result(self, timeout: Optional[float] = None) -> None:
         if self._state in _OPEN:
             self._owner.observe(self)
+            timeout = self._wait_in_slices(timeout)
         return super().result(timeout)
 
     def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
         if self._state in _OPEN:
             self._owner.observe(self)
+            timeout = self._wait_in_slices(timeout)
         return super().exception(timeout)
+
+    def _wait_in_slices(self, timeout: Optional[float]) -> Optional[float]:
+        """Wait for the outcome in ``signal_slice`` slices (a Ctrl-C is looked for on the main
+        thread); the timeout left for ``Future``'s own wait: 0 once settled or timed out."""
+        if signal_slice(timeout) == timeout:  # not the main thread, or a short wait: as it is
+            return timeout
+
+        def settled_within(seconds: Optional[float]) -> bool:
+            with self._condition:
+                if self._state in _OPEN:
+                    self._condition.wait(seconds)
+                return self._state not in _OPEN
+
+        wait_in_slices(settled_within, timeout)
+        return 0
 
 
 def settled(future: Future[None]) -> bool:

@@ -363,6 +363,7 @@ def _raise_poke(signum: int, frame: Any) -> None:
         "wait_for",
         "expect.result",
         "messages",
+        "future.result",
         "wait_until_connected",
         "send-block",
         "close",
@@ -389,6 +390,10 @@ def test_a_signal_reaches_the_main_thread_blocked_in_any_wait(
         elif wait == "messages":
             stream = client.messages("SendGreeting", timeout=10)
             call = functools.partial(next, stream)
+        elif wait == "future.result":
+            start_outage(gateway, client)
+            future = client.send("SayHello", {"name": "queued"})
+            call = functools.partial(future.result, 10)
         elif wait == "wait_until_connected":
             start_outage(gateway, client)
             call = functools.partial(client.wait_until_connected, timeout=10)
