@@ -111,6 +111,8 @@ class Control:
         self.thread = thread
         try:
             thread.start()
+            # A second past the supervisor's own deadline (it settles the outcome first), in
+            # real time like the condition's waits; in slices, so Ctrl-C is seen (``_threads``).
             give_up = None if timeout is None else time.monotonic() + timeout + 1.0
             with self.cond:
                 while not self.lifecycle.first_done:
