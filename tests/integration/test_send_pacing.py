@@ -8,22 +8,34 @@ queue fills on a live connection, and what each must do:
   through with the default policy;
 - the peer reads more slowly than messages are sent: the queue policy applies, and the error
   says that the connection is up and how to wait for room instead.
+
+And the race at the end of the catch-up wait: a close while a sender waits refuses that send.
 """
 
 from __future__ import annotations
 
+import linecache
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Optional
 
 import pytest
 
 from tests.faults.fixtures import faults
 from tests.faults.observe import end_process
 from tests.faults.servers import FaultServers
-from wsapi_client import Keepalive, QueueFullError, QueuePolicy, WebSocketClient
+from wsapi_client import (
+    ClientClosedError,
+    ConnectionState,
+    Keepalive,
+    QueueFullError,
+    QueuePolicy,
+    WebSocketClient,
+)
 
 __all__ = ["faults"]  # the fixture, imported for the tests below
 
@@ -131,3 +143,66 @@ def test_a_full_queue_on_a_live_connection_says_how_to_wait_for_room(
         assert 'overflow="block"' in text
     finally:
         client.disconnect(timeout=2)
+
+
+def test_a_close_during_the_catch_up_wait_refuses_the_waiting_send(
+    sink: tuple[str, subprocess.Popen[str]],
+) -> None:
+    """The race behind the catch-up wait's close check, made to happen: another thread holds
+    the write token in the middle of a write (paused there by a trace function), the main
+    thread has queued 1,024 messages behind it and waits for it to catch up, and the client is
+    closed. The waiting send raises ClientClosedError (queueing it then would leave a future
+    nothing ever settles); everything queued before it is written by the close's flush."""
+    url, _proc = sink
+    client = WebSocketClient(url, keepalive=QUIET)
+    client.start(timeout=5)
+    writing, release = threading.Event(), threading.Event()
+
+    def pause_in_write(frame: Any, event: str, arg: Any) -> Any:
+        code = frame.f_code
+        if event == "call":
+            return pause_in_write if code.co_filename.endswith("_writer.py") else None
+        line = linecache.getline(code.co_filename, frame.f_lineno)
+        if event == "line" and "write_some(" in line and not writing.is_set():
+            writing.set()
+            release.wait(10)
+        return pause_in_write
+
+    def hold_the_token() -> None:
+        sys.settrace(pause_in_write)
+        try:
+            client.send("Held", {"n": -1}).result(10)
+        finally:
+            sys.settrace(None)
+
+    holder = threading.Thread(target=hold_the_token)
+    holder.start()
+    closer: Optional[threading.Thread] = None
+    try:
+        assert writing.wait(5), "the holder never reached the write"
+        queued = [client.send("Queued", {"n": n}) for n in range(1024)]
+        main = threading.get_ident()
+
+        def close_once_waiting() -> None:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:  # polling the main thread's frame
+                frame = sys._current_frames().get(main)
+                if frame is not None and frame.f_code.co_name == "wait":
+                    caller = frame.f_back
+                    if caller is not None and caller.f_code.co_name == "_wait_for_writer_locked":
+                        break
+                time.sleep(0.01)
+            client.close(timeout=10)
+
+        closer = threading.Thread(target=close_once_waiting)
+        closer.start()
+        with pytest.raises(ClientClosedError):
+            client.send("Late", {"n": 1024})
+    finally:
+        release.set()
+        holder.join(10)
+        if closer is not None:
+            closer.join(15)
+    assert client.state is ConnectionState.CLOSED
+    assert all(future.done() for future in queued)
+    assert [f.exception(0) for f in queued] == [None] * len(queued)  # flushed by the close
