@@ -294,6 +294,43 @@ def test_ctrl_c_at_any_line_of_connect_leaves_no_hidden_client(faults: FaultServ
         assert left == [], f"threads left after line {n}: {left}"
 
 
+def test_ctrl_c_at_any_line_of_close_then_close_again_stops_everything(
+    gateway: LocalGateway,
+) -> None:
+    """A Ctrl-C inside ``close()`` (a connected client with messages queued behind a burst) at
+    each of the package's lines it runs, then the ``close()`` a ``finally`` block or ``with``
+    makes: it returns on time, the client is CLOSED and none of its threads is left."""
+
+    def connected() -> WebSocketClient:
+        client = WebSocketClient(gateway.url, keepalive=SLOW_SOCKET)
+        client.start(timeout=5)
+        for n in range(3):
+            client.send("SayHello", {"name": f"n{n}"})
+        return client
+
+    count: list[int] = []
+
+    def counting(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line" and _ours(frame):
+            count.append(1)
+        return counting
+
+    client = connected()
+    assert _traced(functools.partial(client.close, timeout=5), counting) is None
+    lines = len(count)
+    assert lines > 20
+    for n in range(1, lines + 1):
+        client = connected()
+        outcome = _traced(functools.partial(client.close, timeout=5), _interrupt_at_line(n))
+        assert isinstance(outcome, KeyboardInterrupt), (n, outcome)
+        started = time.monotonic()
+        client.close(timeout=5)
+        took = time.monotonic() - started
+        assert took < 5.5, f"the second close() after line {n} took {took:.1f} s"
+        assert client.state is ConnectionState.CLOSED, (n, client.state)
+        assert threads_left(client, grace=3.0) == [], f"threads left after line {n}"
+
+
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks (Windows)")
 def test_sdk_threads_leave_process_signals_to_the_main_thread(
     gateway: LocalGateway, make_client: ClientFactory
