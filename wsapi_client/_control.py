@@ -23,7 +23,7 @@ from wsapi_client._connection import Connection, Opener
 from wsapi_client._dispatcher import Dispatcher
 from wsapi_client._errors import ClientClosedError, ConnectError, WaitTimeout
 from wsapi_client._lifecycle import Lifecycle, Phase, Step, StopMode
-from wsapi_client._threads import sdk_thread, signal_slice
+from wsapi_client._signal_waits import signal_slice
 from wsapi_client._writer import Writer
 
 __all__ = ["Control"]
@@ -107,12 +107,14 @@ class Control:
         interrupt (Ctrl-C) or any exception while waiting stops everything before it goes on."""
         self.move(lambda lc: lc.start())
         deadline = None if timeout is None else self.clock() + timeout
-        thread = sdk_thread(run, (deadline,), f"wsapi-{self.name}-supervisor")
+        thread = threading.Thread(
+            target=run, args=(deadline,), name=f"wsapi-{self.name}-supervisor", daemon=True
+        )
         self.thread = thread
         try:
             thread.start()
             # A second past the supervisor's own deadline (it settles the outcome first), in
-            # real time like the condition's waits; in slices, so Ctrl-C is seen (``_threads``).
+            # real time like the condition's waits; in slices, for Ctrl-C (``_signal_waits``).
             give_up = None if timeout is None else time.monotonic() + timeout + 1.0
             with self.cond:
                 while not self.lifecycle.first_done:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
-from wsapi_client._threads import signal_slice, wait_in_slices
+from wsapi_client._signal_waits import signal_slice, wait_in_slices
 
 if TYPE_CHECKING:
     from wsapi_client._outbox import Outgoing

@@ -31,7 +31,6 @@ from wsapi_client._errors import AuthError, ConnectError
 from wsapi_client._events import ErrorKind
 from wsapi_client._policies import Keepalive, ReconnectPolicy
 from wsapi_client._reader import read_loop
-from wsapi_client._threads import sdk_thread
 
 __all__ = ["CLOSE_HANDSHAKE_TIMEOUT", "Settings", "Supervisor"]
 
@@ -258,8 +257,11 @@ class Supervisor:
         self._start_reader(conn)
 
     def _start_reader(self, conn: Connection) -> None:
-        thread = sdk_thread(
-            read_loop, (conn, self.c, self.log), f"wsapi-{self.s.name}-reader-{conn.number}"
+        thread = threading.Thread(
+            target=read_loop,
+            args=(conn, self.c, self.log),
+            name=f"wsapi-{self.s.name}-reader-{conn.number}",
+            daemon=True,
         )
         with self.c.cond:
             self.c.readers[conn.number] = (thread, conn)

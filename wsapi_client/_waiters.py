@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from wsapi_client._errors import ClientClosedError, WaitCancelled, WaitTimeout
 from wsapi_client._listeners import Unlisten
-from wsapi_client._threads import signal_slice, wait_in_slices
+from wsapi_client._signal_waits import signal_slice, wait_in_slices
 
 __all__ = ["Expectation", "MessageStream", "WaitHost", "Waiter"]
 

@@ -64,7 +64,7 @@ from wsapi_client._futures import (
 )
 from wsapi_client._outbox import Outbox, Outgoing
 from wsapi_client._policies import QueuePolicy
-from wsapi_client._threads import signal_slice
+from wsapi_client._signal_waits import signal_slice
 from wsapi_client._write_recovery import Failed, Pending, WriteRecovery
 
 __all__ = ["Writer"]

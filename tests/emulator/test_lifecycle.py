@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import threading
 import time
@@ -131,21 +130,3 @@ def test_without_recording_only_the_counters_grow(sample_spec: ApiSpec) -> None:
         gw.wait_until(lambda: gw.message_count == 2 and not gw.connections)
         assert gw.connect_count == 3
         assert (gw.received, gw.rejected, gw.handshake_log, gw.disconnect_log) == ([], [], [], [])
-
-
-@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks (Windows)")
-def test_gateway_threads_leave_process_signals_to_the_main_thread(sample_spec: ApiSpec) -> None:
-    """A Ctrl-C on a test run using the emulator reaches the main thread (see ``_threads``)."""
-    masks: list[set[int]] = []
-    with LocalGateway(sample_spec) as gw:
-
-        @gw.route("SayHello")
-        def hello(connection_id: str, payload: object) -> None:
-            masks.append(set(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
-
-        ws = websocket.create_connection(gw.url, timeout=5)
-        send_json(ws, {"route": "SayHello", "payload": {"name": "a"}})
-        gw.wait_for_messages(1)
-        ws.close()
-    assert len(masks) == 1
-    assert {signal.SIGINT, signal.SIGTERM} <= masks[0]

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 import linecache
+import queue
 import select
 import signal
 import subprocess
@@ -48,7 +49,7 @@ from wsapi_client import (
     WebSocketClient,
     WsApiError,
 )
-from wsapi_client._threads import SIGNAL_CHECK
+from wsapi_client._signal_waits import SIGNAL_CHECK
 from wsapi_client.emulator import LocalGateway
 
 __all__ = ["faults"]  # the fixture, imported for the tests below
@@ -331,29 +332,25 @@ def test_ctrl_c_at_any_line_of_close_then_close_again_stops_everything(
         assert threads_left(client, grace=3.0) == [], f"threads left after line {n}"
 
 
-@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks (Windows)")
-def test_sdk_threads_leave_process_signals_to_the_main_thread(
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM to a child is POSIX")
+def test_a_subprocess_started_from_a_listener_stops_on_sigterm(
     gateway: LocalGateway, make_client: ClientFactory
 ) -> None:
-    """Python runs signal handlers on the main thread only; a SIGINT the kernel handed to an SDK
-    thread would wake nothing there. The supervisor (where ``with_reconnect`` callbacks run) and
-    the reader (listeners) block it; the caller's own mask is left as it was."""
-    masks: dict[str, set[int]] = {}
-    got = threading.Event()
-
-    def record(where: str) -> None:
-        masks[where] = set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
-
-    before = set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
-    client = make_client(gateway.url, start=False)
-    client.with_reconnect(lambda: record("supervisor"))
-    client.on("SendGreeting", lambda payload: (record("reader"), got.set()))
-    client.start(timeout=5)
-    greet(gateway, "hi")
-    assert got.wait(5)
-    for where in ("supervisor", "reader"):
-        assert {signal.SIGINT, signal.SIGTERM} <= masks[where], (where, masks[where])
-    assert set(signal.pthread_sigmask(signal.SIG_BLOCK, [])) == before
+    """A child process inherits the signal mask of the thread that starts it: the client's
+    threads block no signal, so a program started from a listener stops on SIGTERM."""
+    started: queue.SimpleQueue[subprocess.Popen[bytes]] = queue.SimpleQueue()
+    client = make_client(gateway.url)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    client.on("SendGreeting", lambda payload: started.put(subprocess.Popen(sleeper)))
+    greet(gateway, "start a program")
+    child = started.get(timeout=5)
+    try:
+        child.terminate()
+        assert child.wait(10) == -signal.SIGTERM
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(5)
 
 
 class _Poke(BaseException):
@@ -410,7 +407,7 @@ def test_a_signal_reaches_the_main_thread_blocked_in_any_wait(
     gateway: LocalGateway, make_client: ClientFactory, faults: FaultServers, wait: str
 ) -> None:
     """Every wait of the client on the main thread wakes often enough for a signal's handler
-    to run (``_threads.signal_slice``): the handler's exception ends it within a second."""
+    to run (``_signal_waits.signal_slice``): the handler's exception ends it within a second."""
     assert threading.current_thread() is threading.main_thread()
     long = ReconnectPolicy(initial_delay=30.0, multiplier=1.0, jitter=False)
     if wait == "start":

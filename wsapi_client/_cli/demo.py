@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from wsapi_client._threads import wait_in_slices
+from wsapi_client._signal_waits import wait_in_slices
 
 if TYPE_CHECKING:
     from wsapi_client import WebSocketClient

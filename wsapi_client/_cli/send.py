@@ -9,7 +9,7 @@ from concurrent import futures
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from wsapi_client._cli._common import add_connection_arguments, auth_from_args, print_json
-from wsapi_client._threads import wait_in_slices
+from wsapi_client._signal_waits import wait_in_slices
 
 if TYPE_CHECKING:
     from wsapi_client import ErrorEvent, WebSocketClient

@@ -26,7 +26,6 @@ from websockets.protocol import CLOSED, CONNECTING, OPEN, SEND_EOF
 from websockets.server import ServerProtocol
 
 from wsapi_client._auth import redact_headers, redact_url
-from wsapi_client._threads import sdk_thread
 from wsapi_client.emulator._lambda import ConnectionInfo
 
 __all__ = ["GatewayConnection", "GatewayProtocol"]
@@ -146,7 +145,9 @@ class GatewayConnection:
         self.close_deadline: Optional[float] = None
         self._fragments: list[bytes] = []
         self._fragment_text = False
-        self.thread = sdk_thread(self._run, (), f"wsapi-emulator-conn-{number}")
+        self.thread = threading.Thread(
+            target=self._run, name=f"wsapi-emulator-conn-{number}", daemon=True
+        )
 
     # --- sending (any thread) ---------------------------------------------------------
 

@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import Any, Callable, Optional, TypeVar, Union
 
 from wsapi_client._errors import MessageTooLargeError
-from wsapi_client._threads import sdk_thread
 from wsapi_client.emulator._authorizer import RequestAuthorizer
 from wsapi_client.emulator._backend import ConnectionDescription
 from wsapi_client.emulator._faults import FaultControls
@@ -188,7 +187,9 @@ class LocalGateway(Recording, FaultControls, Handshakes, Messages):
         self._selector = selectors.DefaultSelector()
         self._selector.register(listener, selectors.EVENT_READ)
         self._selector.register(self._wake[0], selectors.EVENT_READ)
-        self._accept_thread = sdk_thread(self._accept_loop, (), "wsapi-emulator-accept")
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name="wsapi-emulator-accept", daemon=True
+        )
         self._started = True
         self._lambda.api = ApiInfo(
             api_id=self.api_id,

@@ -21,8 +21,6 @@ from typing import Any, Callable, Optional
 
 import attrs
 
-from wsapi_client._threads import sdk_thread
-
 __all__ = ["Invocation", "InvocationInfo", "Invoker", "current_invocation"]
 
 _log = logging.getLogger("wsapi_client.emulator.lambda")
@@ -129,7 +127,9 @@ class Invoker:
             if self._stopping:
                 raise RuntimeError("the gateway is stopping")
             if self._watchdog is None:
-                self._watchdog = sdk_thread(self._watch, (), "wsapi-emulator-timeouts")
+                self._watchdog = threading.Thread(
+                    target=self._watch, name="wsapi-emulator-timeouts", daemon=True
+                )
                 self._watchdog.start()
             heapq.heappush(self._deadlines, entry)
             if self._deadlines[0] is entry:
@@ -140,7 +140,11 @@ class Invoker:
                     self._idle -= 1
             worker = None
             if not reuse:
-                worker = sdk_thread(self._work, (), f"wsapi-emulator-lambda-{next(self._numbers)}")
+                worker = threading.Thread(
+                    target=self._work,
+                    name=f"wsapi-emulator-lambda-{next(self._numbers)}",
+                    daemon=True,
+                )
                 self._workers.append(worker)
         self._tasks.put((invocation, run))
         if worker is not None:

@@ -25,7 +25,6 @@ from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
 from wsapi_client._errors import MessageTooLargeError
-from wsapi_client._threads import sdk_thread
 from wsapi_client.emulator._backend import ManagementBackend
 from wsapi_client.emulator._records import GoneError, ThrottledError
 from wsapi_client.emulator._sigv4 import SignatureError, verify_sigv4
@@ -184,8 +183,11 @@ class _HttpServer(http.server.HTTPServer):
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        thread = sdk_thread(
-            self._process, (request, client_address), f"wsapi-emulator-http-{next(self._numbers)}"
+        thread = threading.Thread(
+            target=self._process,
+            args=(request, client_address),
+            name=f"wsapi-emulator-http-{next(self._numbers)}",
+            daemon=True,
         )
         with self._lock:
             self._threads.add(thread)
@@ -221,7 +223,7 @@ class ManagementServer:
         self._server = _HttpServer((host, port), backend)
         self.port: int = self._server.server_address[1]
         self._wake_r, self._wake_w = socket.socketpair()
-        self._thread = sdk_thread(self._loop, (), "wsapi-emulator-http")
+        self._thread = threading.Thread(target=self._loop, name="wsapi-emulator-http", daemon=True)
 
     def start(self) -> None:
         """Start accepting management requests."""

@@ -1,11 +1,11 @@
-"""``_threads``: waits on the main thread sleep in slices short enough for signal handlers."""
+"""``_signal_waits``: waits on the main thread sleep in slices short enough for signal handlers."""
 
 from __future__ import annotations
 
 import threading
 from typing import Optional
 
-from wsapi_client._threads import SIGNAL_CHECK, signal_slice, wait_in_slices
+from wsapi_client._signal_waits import SIGNAL_CHECK, signal_slice, wait_in_slices
 
 
 def test_signal_slice_caps_waits_on_the_main_thread_only() -> None:
