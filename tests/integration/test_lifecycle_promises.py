@@ -323,6 +323,9 @@ def test_ctrl_c_at_any_line_of_close_then_close_again_stops_everything(
     for n in range(1, lines + 1):
         client = connected()
         outcome = _traced(functools.partial(client.close, timeout=5), _interrupt_at_line(n))
+        if outcome is None:  # this close ran fewer lines than the first (its waits were shorter)
+            assert client.state is ConnectionState.CLOSED, (n, client.state)
+            continue
         assert isinstance(outcome, KeyboardInterrupt), (n, outcome)
         started = time.monotonic()
         client.close(timeout=5)
