@@ -18,11 +18,14 @@ No state; called on whichever thread waits.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, TypeVar
 
-__all__ = ["SIGNAL_CHECK", "signal_slice", "wait_in_slices"]
+__all__ = ["SIGNAL_CHECK", "get_in_slices", "signal_slice", "wait_in_slices"]
+
+_T = TypeVar("_T")
 
 SIGNAL_CHECK = 0.25
 """Seconds: the longest a wait on the main thread sleeps before Python looks for signals."""
@@ -48,3 +51,19 @@ def wait_in_slices(wait: Callable[[Optional[float]], bool], timeout: Optional[fl
             return True
         if pause == remaining:
             return False
+
+
+def get_in_slices(source: queue.SimpleQueue[_T], timeout: Optional[float]) -> _T:
+    """``source.get(timeout=timeout)`` waited for in slices; :class:`queue.Empty` on timeout."""
+    got: list[_T] = []
+
+    def take(seconds: Optional[float]) -> bool:
+        try:
+            got.append(source.get(timeout=seconds))
+        except queue.Empty:
+            return False
+        return True
+
+    if not wait_in_slices(take, timeout):
+        raise queue.Empty
+    return got[0]

@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from wsapi_client._errors import ClientClosedError, WaitCancelled, WaitTimeout
 from wsapi_client._listeners import Unlisten
-from wsapi_client._signal_waits import signal_slice, wait_in_slices
+from wsapi_client._signal_waits import get_in_slices, signal_slice
 
 __all__ = ["Expectation", "MessageStream", "WaitHost", "Waiter"]
 
@@ -218,19 +218,11 @@ class MessageStream(Iterator[Any]):
         if self._closed:
             raise StopIteration
         self._check_blocking("messages")
-        got: list[Any] = []
-
-        def take(seconds: Optional[float]) -> bool:
-            try:
-                got.append(self._queue.get(timeout=seconds))
-            except queue.Empty:
-                return False
-            return True
-
-        if not wait_in_slices(take, self.timeout):  # on the main thread: Ctrl-C is looked for
+        try:  # in slices: on the main thread, Ctrl-C is looked for
+            item = get_in_slices(self._queue, self.timeout)
+        except queue.Empty:
             self.close()
-            raise StopIteration
-        item = got[0]
+            raise StopIteration from None
         if item is _END:
             error = self._error
             self.close()

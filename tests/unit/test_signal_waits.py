@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from typing import Optional
 
-from wsapi_client._signal_waits import SIGNAL_CHECK, signal_slice, wait_in_slices
+import pytest
+
+from wsapi_client._signal_waits import SIGNAL_CHECK, get_in_slices, signal_slice, wait_in_slices
 
 
 def test_signal_slice_caps_waits_on_the_main_thread_only() -> None:
@@ -37,3 +40,11 @@ def test_wait_in_slices_ends_on_the_event_or_the_timeout() -> None:
     pauses.clear()
     assert wait_in_slices(wait, None) is True
     assert pauses == [SIGNAL_CHECK]
+
+
+def test_get_in_slices_returns_the_item_or_raises_empty() -> None:
+    source: queue.SimpleQueue[str] = queue.SimpleQueue()
+    source.put("first")
+    assert get_in_slices(source, None) == "first"
+    with pytest.raises(queue.Empty):
+        get_in_slices(source, 0.3)  # longer than a slice: the wait goes round more than once

@@ -6,10 +6,10 @@ import argparse
 import queue
 import sys
 from concurrent import futures
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from wsapi_client._cli._common import add_connection_arguments, auth_from_args, print_json
-from wsapi_client._signal_waits import wait_in_slices
+from wsapi_client._signal_waits import get_in_slices, wait_in_slices
 
 if TYPE_CHECKING:
     from wsapi_client import ErrorEvent, WebSocketClient
@@ -109,7 +109,7 @@ def _exchange(
     client.start(timeout=args.timeout)
     with interrupts.deferred():
         sent = client.send(args.route, payload)
-    # In slices, as every wait here: a Ctrl-C that arrives as the wait begins is seen at once.
+    # In slices, as every wait here: a Ctrl-C that arrives as a wait begins is seen in 0.25 s.
     wait_in_slices(lambda seconds: bool(futures.wait([sent], seconds).done), args.timeout)
     sent.result(0)  # its error, or TimeoutError while still pending
     if args.wait_for:
@@ -130,13 +130,7 @@ def _next(
     answers: queue.SimpleQueue[Union[ErrorEvent, tuple[str, Any]]], timeout: float
 ) -> Union[ErrorEvent, tuple[str, Any], None]:
     """The first answer within ``timeout`` seconds, or None."""
-    got: list[Union[ErrorEvent, tuple[str, Any]]] = []
-
-    def take(seconds: Optional[float]) -> bool:
-        try:
-            got.append(answers.get(timeout=seconds))
-        except queue.Empty:
-            return False
-        return True
-
-    return got[0] if wait_in_slices(take, timeout) else None
+    try:
+        return get_in_slices(answers, timeout)
+    except queue.Empty:
+        return None
