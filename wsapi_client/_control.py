@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from typing import Callable, Optional
 
 from wsapi_client._connection import Connection, Opener
 from wsapi_client._dispatcher import Dispatcher
 from wsapi_client._errors import ClientClosedError, ConnectError, WaitTimeout
 from wsapi_client._lifecycle import Lifecycle, Phase, Step, StopMode
-from wsapi_client._signal_waits import signal_slice
+from wsapi_client._signal_waits import join_in_slices, signal_slice, wait_in_slices
 from wsapi_client._writer import Writer
 
 __all__ = ["Control"]
@@ -113,15 +112,13 @@ class Control:
         self.thread = thread
         try:
             thread.start()
-            # A second past the supervisor's own deadline (it settles the outcome first), in
-            # real time like the condition's waits; in slices, for Ctrl-C (``_signal_waits``).
-            give_up = None if timeout is None else time.monotonic() + timeout + 1.0
             with self.cond:
-                while not self.lifecycle.first_done:
-                    remaining = None if give_up is None else give_up - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        break
-                    self.cond.wait(signal_slice(remaining))
+                # A second past the supervisor's own deadline (it settles the outcome first);
+                # in slices, so that a Ctrl-C is seen (``_signal_waits``).
+                wait_in_slices(
+                    lambda seconds: self.cond.wait_for(lambda: self.lifecycle.first_done, seconds),
+                    None if timeout is None else timeout + 1.0,
+                )
                 done, error = self.lifecycle.first_done, self.lifecycle.first_error
         except BaseException:  # KeyboardInterrupt or anything else: leave nothing running
             with contextlib.suppress(Exception):
@@ -187,16 +184,13 @@ class Control:
         me = threading.current_thread()
         thread = self.thread
         if thread is not None and thread is not me:
-            while thread.is_alive() and self.clock() < deadline:  # started and not ended
-                thread.join(signal_slice(deadline - self.clock()))
+            join_in_slices(thread, deadline - self.clock())
         with self.cond:
             readers = list(self.readers.values())
         for reader, conn in readers:
             if reader is not me:
                 grace = self.clock() + 0.1 if conn.busy else deadline
-                until = min(deadline, grace)
-                while reader.is_alive() and self.clock() < until:
-                    reader.join(signal_slice(until - self.clock()))
+                join_in_slices(reader, min(deadline, grace) - self.clock())
 
     def wait_connected(self, timeout: Optional[float]) -> None:
         """Block until CONNECTED; :class:`WaitTimeout`, or the closed error once stopping."""

@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Callable, Optional, TypeVar
 
-__all__ = ["SIGNAL_CHECK", "get_in_slices", "signal_slice", "wait_in_slices"]
+__all__ = ["SIGNAL_CHECK", "get_in_slices", "join_in_slices", "signal_slice", "wait_in_slices"]
 
 _T = TypeVar("_T")
 
@@ -67,3 +67,14 @@ def get_in_slices(source: queue.SimpleQueue[_T], timeout: Optional[float]) -> _T
     if not wait_in_slices(take, timeout):
         raise queue.Empty
     return got[0]
+
+
+def join_in_slices(thread: threading.Thread, timeout: float) -> None:
+    """``thread.join(timeout)`` waited for in slices; a thread never started counts as ended."""
+
+    def ended(seconds: Optional[float]) -> bool:
+        if thread.is_alive():
+            thread.join(seconds)
+        return not thread.is_alive()
+
+    wait_in_slices(ended, max(0.0, timeout))

@@ -8,7 +8,13 @@ from typing import Optional
 
 import pytest
 
-from wsapi_client._signal_waits import SIGNAL_CHECK, get_in_slices, signal_slice, wait_in_slices
+from wsapi_client._signal_waits import (
+    SIGNAL_CHECK,
+    get_in_slices,
+    join_in_slices,
+    signal_slice,
+    wait_in_slices,
+)
 
 
 def test_signal_slice_caps_waits_on_the_main_thread_only() -> None:
@@ -48,3 +54,15 @@ def test_get_in_slices_returns_the_item_or_raises_empty() -> None:
     assert get_in_slices(source, None) == "first"
     with pytest.raises(queue.Empty):
         get_in_slices(source, 0.3)  # longer than a slice: the wait goes round more than once
+
+
+def test_join_in_slices_joins_a_thread_and_passes_one_never_started() -> None:
+    join_in_slices(threading.Thread(target=lambda: None), 5.0)  # not started: returns at once
+    go = threading.Event()
+    thread = threading.Thread(target=go.wait, args=(5,))
+    thread.start()
+    join_in_slices(thread, 0.3)  # over a slice: the join goes round and times out
+    assert thread.is_alive()
+    go.set()
+    join_in_slices(thread, 5.0)
+    assert not thread.is_alive()
