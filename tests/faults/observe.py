@@ -15,6 +15,7 @@ import time
 from typing import Any, Callable, Optional
 
 from wsapi_client import ConnectionState, ErrorEvent, WebSocketClient
+from wsapi_client.emulator import LocalGateway
 
 __all__ = ["Background", "ErrorLog", "StateLog", "client_threads", "end_process", "threads_left"]
 
@@ -141,3 +142,20 @@ def signal_masks(pid: int) -> str:
             continue
         lines.append(f"{os.path.basename(task)} {name}: {' '.join(masks)}")
     return "\n".join(lines)
+
+
+def hold_second_handshake(gateway: LocalGateway) -> tuple[threading.Event, threading.Event]:
+    """Make the gateway's second handshake (a rotation's) wait in its ``$connect`` hook.
+
+    Returns ``(in_handshake, release)``: the first is set once the handshake waits, setting the
+    second lets it go on (it goes on by itself after 5 s)."""
+    in_handshake, release = threading.Event(), threading.Event()
+    handshakes = iter(range(1, 1000))
+
+    def hold(_request: Any) -> None:
+        if next(handshakes) == 2:
+            in_handshake.set()
+            release.wait(5)
+
+    gateway.on_connect(hold)
+    return in_handshake, release

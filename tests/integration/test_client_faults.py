@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.faults.observe import ErrorLog, StateLog
+from tests.faults.observe import ErrorLog, StateLog, hold_second_handshake
 from wsapi_client import (
     AuthError,
     ClientClosedError,
@@ -247,15 +247,7 @@ def test_a_connection_lost_while_being_replaced_is_reported(
     """The old connection is reset while the rotation's handshake is in progress. The client
     never goes RECONNECTING (the new connection takes over), but what was written to the old
     one in its last moments may be lost: an error event of kind "connection" says so."""
-    in_handshake, release = threading.Event(), threading.Event()
-    handshakes = iter(range(1, 1000))
-
-    def slow_second_handshake(_request: Any) -> None:
-        if next(handshakes) == 2:  # the rotation's
-            in_handshake.set()
-            release.wait(5)
-
-    gateway.on_connect(slow_second_handshake)
+    in_handshake, release = hold_second_handshake(gateway)  # the rotation's
     client = make_client(gateway.url, start=False, max_connection_age=0.3)
     states, errors = StateLog(client), ErrorLog(client)
     client.start(5)

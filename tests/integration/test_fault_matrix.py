@@ -32,7 +32,14 @@ from typing import Any, Callable, Optional
 import pytest
 
 from tests.faults.fixtures import faults, self_signed_cert
-from tests.faults.observe import Background, ErrorLog, StateLog, end_process, threads_left
+from tests.faults.observe import (
+    Background,
+    ErrorLog,
+    StateLog,
+    end_process,
+    hold_second_handshake,
+    threads_left,
+)
 from tests.faults.servers import (
     OP_BINARY,
     FaultServers,
@@ -308,16 +315,9 @@ def management_delete(h: Harness) -> None:
 
 def reset_while_replaced(h: Harness) -> None:
     gw = h.gateway
-    in_handshake, release = threading.Event(), threading.Event()
+    # The rotation's handshake waits until the old connection is reset.
+    in_handshake, release = hold_second_handshake(gw)
     h.released.append(release)
-    handshakes = iter(range(1, 1000))
-
-    def slow_rotation(_request: Any) -> None:
-        if next(handshakes) == 2:  # the rotation's handshake waits until the old one is reset
-            in_handshake.set()
-            release.wait(5)
-
-    gw.on_connect(slow_rotation)
     client = h.client(gw.url, max_connection_age=0.3)
     (old,) = gw.connections
     assert in_handshake.wait(5), "the rotation never began"
